@@ -1,0 +1,220 @@
+// Package cli holds digestbot's commands, one file each. It is separate from
+// cmd/digestbot so tests (and the Action test) can run the whole CLI
+// in-process with their own environment and streams.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/digestbot/digestbot/pkg/config"
+	"github.com/digestbot/digestbot/pkg/report"
+	"github.com/digestbot/digestbot/pkg/scan"
+)
+
+// Exit codes, per the contract.
+const (
+	ExitOK       = 0
+	ExitFindings = 1
+	ExitError    = 2
+)
+
+// Env is the world a command runs in.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Getenv reads environment variables (GITHUB_TOKEN, …).
+	Getenv func(string) string
+	// StderrIsTerminal turns on progress output.
+	StderrIsTerminal bool
+}
+
+// OSEnv is the process's own environment.
+func OSEnv() Env {
+	return Env{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
+		StderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+	}
+}
+
+// exitError carries an exit code. Its message, when not empty, has not been
+// printed yet.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// errFindings makes check exit 1 with nothing more to say.
+var errFindings = &exitError{code: ExitFindings}
+
+// errReported makes a command exit 2 after it printed its own errors.
+var errReported = &exitError{code: ExitError}
+
+// Main runs the CLI and returns the exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	root := newRoot(&env)
+	root.SetArgs(args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(env.Stderr, "digestbot: "+ee.msg)
+		}
+		return ee.code
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(env.Stderr, "digestbot: interrupted; files already written are complete, the rest are untouched")
+		return ExitError
+	}
+	fmt.Fprintln(env.Stderr, "digestbot: "+err.Error())
+	return ExitError
+}
+
+type globalFlags struct {
+	config string
+}
+
+func newRoot(env *Env) *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:   "digestbot",
+		Short: "Pin container image references to digests, keep them fresh, and catch pins that lie",
+		Long: `digestbot finds every container image reference in a repository (Dockerfiles,
+compose files, Kubernetes manifests), resolves each tag to the digest of its
+manifest list / OCI index, and rewrites the reference to name:tag@sha256:<digest>
+without changing any other byte.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.config, "config", "", "config file (default: "+config.FileName+" at the root of the first PATH)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: ExitError, msg: err.Error() + "; see '" + c.CommandPath() + " --help'"}
+	})
+	root.AddCommand(newScanCmd(env, g), newVersionCmd(env))
+	for _, add := range extraCommands {
+		root.AddCommand(add(env, g))
+	}
+	return root
+}
+
+// extraCommands lets each command file register itself.
+var extraCommands []func(*Env, *globalFlags) *cobra.Command
+
+// usageError reports bad usage with exit code 2.
+func usageError(format string, args ...any) error {
+	return &exitError{code: ExitError, msg: fmt.Sprintf(format, args...)}
+}
+
+// loadConfig reads --config, or the default file at the first path's root.
+func loadConfig(g *globalFlags, paths []string) (*config.Config, error) {
+	if g.config != "" {
+		c, err := config.Load(g.config)
+		if err != nil {
+			return nil, &exitError{code: ExitError, msg: err.Error() + "; fix the file or pass another with --config"}
+		}
+		return c, nil
+	}
+	dir := paths[0]
+	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+		dir = dirOf(dir)
+	}
+	c, err := config.Find(dir)
+	if err != nil {
+		return nil, &exitError{code: ExitError, msg: err.Error() + "; fix the file or pass another with --config"}
+	}
+	return c, nil
+}
+
+func dirOf(p string) string {
+	i := strings.LastIndexAny(p, `/\`)
+	if i < 0 {
+		return "."
+	}
+	if i == 0 {
+		return p[:1]
+	}
+	return p[:i]
+}
+
+func defaultPaths(args []string) []string {
+	if len(args) == 0 {
+		return []string{"."}
+	}
+	return args
+}
+
+// scanned is the result of scanning every PATH of a command.
+type scanned struct {
+	roots    []*scan.Result
+	problems []report.Problem
+}
+
+// scanAll scans every path. A path that cannot be scanned at all is a problem.
+func scanAll(ctx context.Context, env *Env, paths []string, cfg *config.Config) (*scanned, error) {
+	s := &scanned{}
+	prog := newProgress(env)
+	defer prog.done()
+	for _, p := range paths {
+		res, err := scan.Scan(ctx, p, scan.Options{Config: cfg, Progress: prog.files})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			s.problems = append(s.problems, report.Problem{File: p, Message: err.Error()})
+			continue
+		}
+		if len(paths) > 1 {
+			// Several roots: name files by root so they stay distinct.
+			for _, f := range res.Files {
+				f.Path = scan.Display(p, f.Path)
+			}
+			for i := range res.Problems {
+				res.Problems[i].File = scan.Display(p, res.Problems[i].File)
+			}
+		}
+		s.roots = append(s.roots, res)
+		s.problems = append(s.problems, res.Problems...)
+	}
+	return s, nil
+}
+
+func (s *scanned) files() []*scan.File {
+	var out []*scan.File
+	for _, r := range s.roots {
+		out = append(out, r.Files...)
+	}
+	return out
+}
+
+func printProblems(w io.Writer, ps []report.Problem) {
+	for _, p := range ps {
+		fmt.Fprintln(w, p.String())
+	}
+}
+
+func checkFormat(format string, allowed ...string) error {
+	for _, a := range allowed {
+		if format == a {
+			return nil
+		}
+	}
+	return usageError("unknown --format %q; use %s", format, strings.Join(allowed, ", "))
+}

@@ -1,0 +1,215 @@
+// Package config reads .digestbot.yaml. Unknown keys and bad values are
+// errors that name the file, line and key, so a typo never silently turns a
+// setting off.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// FileName is the config file read from the root of the first PATH.
+const FileName = ".digestbot.yaml"
+
+// ErrInvalid wraps every validation error.
+var ErrInvalid = errors.New("invalid config")
+
+// TLS modes of a registry.
+const (
+	TLSEnabled  = "enabled"
+	TLSInsecure = "insecure"
+	TLSDisabled = "disabled"
+)
+
+// Config is the content of .digestbot.yaml.
+type Config struct {
+	// Exclude holds globs, relative to the root, of paths never scanned.
+	Exclude []string `yaml:"exclude"`
+	// Ignore holds globs on normalised image names never touched.
+	Ignore []string `yaml:"ignore"`
+	// Registries maps a registry name as it appears in refs to its settings.
+	Registries map[string]Registry `yaml:"registries"`
+	// Platforms every multi-platform tag must provide (e.g. linux/arm64).
+	Platforms []string `yaml:"platforms"`
+	// Pins tunes how existing pins are judged.
+	Pins Pins `yaml:"pins"`
+	// PullRequest configures `digestbot pr`.
+	PullRequest PullRequest `yaml:"pull-request"`
+
+	// Path is the file this config came from ("" for defaults).
+	Path string `yaml:"-"`
+}
+
+// Registry holds the settings of one registry.
+type Registry struct {
+	// Host receives the registry's requests instead (mirror, cache, test registry).
+	Host string `yaml:"host"`
+	// TLS is enabled (default), insecure (no verification) or disabled (plain HTTP).
+	TLS string `yaml:"tls"`
+}
+
+// Pins tunes the diagnosis of existing pins.
+type Pins struct {
+	// Platform is "index" (default: a pin to one platform's manifest is
+	// replaced by the index digest) or "keep" (refresh it to the same
+	// platform's current manifest).
+	Platform string `yaml:"platform"`
+	// TagSearch bounds how many tags of a repository are inspected to find
+	// which other tag a mismatched pin belongs to. 0 means the default; -1
+	// turns the search off.
+	TagSearch int `yaml:"tag-search"`
+}
+
+// PullRequest configures the pull request `digestbot pr` keeps open.
+type PullRequest struct {
+	Branch        string   `yaml:"branch"`
+	Title         string   `yaml:"title"`
+	CommitMessage string   `yaml:"commit-message"`
+	Labels        []string `yaml:"labels"`
+	Reviewers     []string `yaml:"reviewers"`
+	TeamReviewers []string `yaml:"team-reviewers"`
+}
+
+// Defaults.
+const (
+	DefaultBranch        = "digestbot/pin-digests"
+	DefaultTitle         = "Pin container images to digests"
+	DefaultCommitMessage = "Pin container images to digests"
+	DefaultTagSearch     = 100
+)
+
+// Default returns the configuration used when no file exists.
+func Default() *Config {
+	c := &Config{}
+	c.applyDefaults()
+	return c
+}
+
+func (c *Config) applyDefaults() {
+	if c.Pins.Platform == "" {
+		c.Pins.Platform = "index"
+	}
+	if c.Pins.TagSearch == 0 {
+		c.Pins.TagSearch = DefaultTagSearch
+	}
+	if c.PullRequest.Branch == "" {
+		c.PullRequest.Branch = DefaultBranch
+	}
+	if c.PullRequest.Title == "" {
+		c.PullRequest.Title = DefaultTitle
+	}
+	if c.PullRequest.CommitMessage == "" {
+		c.PullRequest.CommitMessage = DefaultCommitMessage
+	}
+	for name, r := range c.Registries {
+		if r.TLS == "" {
+			r.TLS = TLSEnabled
+			c.Registries[name] = r
+		}
+	}
+}
+
+// Load reads a config file. A missing file is an error; use Find to read
+// the default file only when present.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c.Path = path
+	return c, nil
+}
+
+// Find reads FileName in dir when present, else returns Default().
+func Find(dir string) (*Config, error) {
+	p := filepath.Join(dir, FileName)
+	if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
+		return Default(), nil
+	}
+	return Load(p)
+}
+
+// Parse decodes and validates config bytes.
+func Parse(b []byte) (*Config, error) {
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	c.applyDefaults()
+	return c, nil
+}
+
+func (c *Config) validate() error {
+	for _, g := range append(append([]string{}, c.Exclude...), c.Ignore...) {
+		if err := ValidGlob(g); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+	}
+	for name, r := range c.Registries {
+		switch r.TLS {
+		case "", TLSEnabled, TLSInsecure, TLSDisabled:
+		default:
+			return fmt.Errorf("%w: registries.%s.tls is %q; use enabled, insecure or disabled", ErrInvalid, name, r.TLS)
+		}
+		if name == "" || strings.ContainsAny(name, "/ ") {
+			return fmt.Errorf("%w: registry name %q must be a host such as docker.io or registry.internal:5000", ErrInvalid, name)
+		}
+		if strings.ContainsAny(r.Host, "/ ") {
+			return fmt.Errorf("%w: registries.%s.host is %q; give a host[:port] without a scheme or path", ErrInvalid, name, r.Host)
+		}
+	}
+	for _, p := range c.Platforms {
+		parts := strings.Split(p, "/")
+		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+			return fmt.Errorf("%w: platform %q; write os/arch[/variant], e.g. linux/arm64/v8", ErrInvalid, p)
+		}
+	}
+	switch c.Pins.Platform {
+	case "", "index", "keep":
+	default:
+		return fmt.Errorf("%w: pins.platform is %q; use index or keep", ErrInvalid, c.Pins.Platform)
+	}
+	if c.Pins.TagSearch < -1 {
+		return fmt.Errorf("%w: pins.tag-search is %d; use a positive bound, or -1 to turn the search off", ErrInvalid, c.Pins.TagSearch)
+	}
+	return nil
+}
+
+// Excluded reports whether a slash-separated path relative to the root
+// matches an exclude glob. A glob matching a folder excludes what it holds.
+func (c *Config) Excluded(rel string) bool {
+	for _, g := range c.Exclude {
+		if Match(g, rel) || Match(strings.TrimSuffix(g, "/")+"/**", rel) {
+			return true
+		}
+	}
+	return false
+}
+
+// Ignored reports whether a normalised image name (docker.io/library/nginx)
+// matches an ignore glob. A glob without a registry also matches Docker Hub
+// short forms, so "busybox" and "library/busybox" work as users expect.
+func (c *Config) Ignored(image string) bool {
+	for _, g := range c.Ignore {
+		if Match(g, image) || Match("docker.io/"+g, image) || Match("docker.io/library/"+g, image) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,107 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte(`
+exclude: ["vendor/**", "**/testdata/**"]
+ignore: ["docker.io/library/busybox"]
+registries:
+  docker.io:
+    host: 127.0.0.1:5000
+    tls: disabled
+  registry.internal:5000:
+    tls: insecure
+  ghcr.io: {}
+platforms: [linux/amd64, linux/arm64/v8]
+pins: {platform: keep, tag-search: 20}
+pull-request:
+  branch: deps/pins
+  labels: [dependencies]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Registries["docker.io"]; got.Host != "127.0.0.1:5000" || got.TLS != TLSDisabled {
+		t.Errorf("docker.io = %+v", got)
+	}
+	if got := c.Registries["ghcr.io"].TLS; got != TLSEnabled {
+		t.Errorf("default tls = %q", got)
+	}
+	if c.Pins.Platform != "keep" || c.Pins.TagSearch != 20 || c.PullRequest.Branch != "deps/pins" || c.PullRequest.Title != DefaultTitle {
+		t.Errorf("pins/pr = %+v %+v", c.Pins, c.PullRequest)
+	}
+	if !c.Excluded("vendor/a/Dockerfile") || !c.Excluded("x/testdata/y/compose.yaml") || c.Excluded("src/Dockerfile") {
+		t.Error("Excluded")
+	}
+	if !c.Ignored("docker.io/library/busybox") || c.Ignored("docker.io/library/nginx") {
+		t.Error("Ignored")
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"exclude: [\"[\"]\n":                              "bad glob",
+		"registries:\n  docker.io:\n    tls: off\n":       "use enabled, insecure or disabled",
+		"registries:\n  docker.io:\n    hots: x\n":        "field hots not found",
+		"excludes: []\n":                                  "field excludes not found",
+		"platforms: [linux]\n":                            "os/arch",
+		"pins: {platform: maybe}\n":                       "use index or keep",
+		"registries:\n  docker.io:\n    host: http://x\n": "without a scheme",
+		"exclude: 3\n":                                    "cannot unmarshal",
+	} {
+		_, err := Parse([]byte(in))
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func TestFind(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c, err := Find(dir)
+	if err != nil || c.Path != "" || c.Pins.TagSearch != DefaultTagSearch {
+		t.Fatalf("Find(empty) = %+v, %v", c, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte("bogus: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Find(dir); err == nil || !strings.Contains(err.Error(), FileName) || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("Find(bad) error = %v; want it to name the file and line", err)
+	}
+}
+
+func TestMatch(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		pat, name string
+		want      bool
+	}{
+		{"vendor/**", "vendor/a/b", true},
+		{"vendor/**", "vendor", true},
+		{"vendor/**", "src/vendor/a", false},
+		{"**/testdata/**", "testdata/x", true},
+		{"**/testdata/**", "a/b/testdata/x/y", true},
+		{"*.yaml", "a.yaml", true},
+		{"*.yaml", "d/a.yaml", false},
+		{"**/*.yaml", "d/e/a.yaml", true},
+		{"docker.io/library/*", "docker.io/library/busybox", true},
+		{"ghcr.io/**", "ghcr.io/a/b", true},
+		{"a/**/b", "a/b", true},
+		{"a/**/b", "a/x/y/b", true},
+		{"a/**/b", "a/x/y/c", false},
+	} {
+		if got := Match(tt.pat, tt.name); got != tt.want {
+			t.Errorf("Match(%q, %q) = %v, want %v", tt.pat, tt.name, got, tt.want)
+		}
+	}
+}
