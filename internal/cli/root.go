@@ -108,7 +108,7 @@ without changing any other byte.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitError, msg: err.Error() + "; see '" + c.CommandPath() + " --help'"}
 	})
-	root.AddCommand(newScanCmd(env, g), newVersionCmd(env))
+	root.AddCommand(newScanCmd(env, g), newCheckCmd(env, g), newFixCmd(env, g), newVersionCmd(env))
 	for _, add := range extraCommands {
 		root.AddCommand(add(env, g))
 	}

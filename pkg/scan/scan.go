@@ -48,6 +48,7 @@ type Ref struct {
 type File struct {
 	Path string // relative to the root, '/'-separated
 	Abs  string // the path on disk
+	Root string // the scanned root on disk, which writes must stay inside
 	Kind rewriters.Kind
 	Mode fs.FileMode
 	Src  []byte
@@ -130,7 +131,7 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				files[i], problems[i] = scanFile(jobs[i].rel, jobs[i].abs, cfg)
+				files[i], problems[i] = scanFile(res.Root, jobs[i].rel, jobs[i].abs, cfg)
 				if opts.Progress != nil {
 					mu.Lock()
 					done++
@@ -172,7 +173,7 @@ func unwrapPath(err error) error {
 
 // scanFile reads, classifies and searches one candidate file. It returns a
 // nil File when the file holds no references.
-func scanFile(rel, abs string, cfg *config.Config) (*File, []report.Problem) {
+func scanFile(root, rel, abs string, cfg *config.Config) (*File, []report.Problem) {
 	problem := func(format string, args ...any) []report.Problem {
 		return []report.Problem{{File: rel, Message: fmt.Sprintf(format, args...)}}
 	}
@@ -213,7 +214,7 @@ func scanFile(rel, abs string, cfg *config.Config) (*File, []report.Problem) {
 	if len(found) == 0 {
 		return nil, nil
 	}
-	file := &File{Path: rel, Abs: abs, Kind: kind, Mode: info.Mode(), Src: src}
+	file := &File{Path: rel, Abs: abs, Root: root, Kind: kind, Mode: info.Mode(), Src: src}
 	for _, r := range found {
 		ref := Ref{Ref: r}
 		if ref.Skip == "" {

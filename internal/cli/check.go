@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/digestbot/digestbot/pkg/report"
+)
+
+// sarifWriter is set by the SARIF code; until then --format sarif is refused.
+var sarifWriter func(env *Env, findings []report.Finding) error
+
+func newCheckCmd(env *Env, g *globalFlags) *cobra.Command {
+	var format string
+	var rf *resolveFlags
+	cmd := &cobra.Command{
+		Use:   "check [PATH...]",
+		Short: "Resolve every reference and report which need action",
+		Long: `check resolves every tag to its current digest and reports each reference:
+ok, unpinned, stale, mismatch, platform, image-id, missing, digest-only,
+skipped or error. It writes nothing.
+
+Exit codes: 0 all ok, 1 something needs action, 2 an error.`,
+		Example: `  digestbot check
+  digestbot check ./deploy --format json
+  digestbot check --format sarif > digestbot.sarif`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			formats := []string{"text", "json"}
+			if sarifWriter != nil {
+				formats = append(formats, "sarif")
+			}
+			if err := checkFormat(format, formats...); err != nil {
+				return err
+			}
+			out, _, err := runPlan(cmd.Context(), env, g, defaultPaths(args), rf)
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "json":
+				err = report.WriteJSON(env.Stdout, out.Findings, out.Problems)
+			case "sarif":
+				err = sarifWriter(env, out.Findings)
+			default:
+				err = report.WriteText(env.Stdout, out.Findings)
+			}
+			if err != nil {
+				return err
+			}
+			return verdict(env, out.Findings, out.Problems)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or sarif")
+	rf = addResolveFlags(cmd)
+	return cmd
+}
+
+// verdict prints problems and ref errors on stderr and picks the exit code
+// shared by check and comment: 2 on errors, 1 when something needs action.
+func verdict(env *Env, findings []report.Finding, problems []report.Problem) error {
+	printProblems(env.Stderr, problems)
+	errs, action := len(problems), false
+	for _, f := range findings {
+		switch {
+		case f.Status == report.Error:
+			errs++
+			printRefError(env, f)
+		case f.Status.NeedsAction():
+			action = true
+		}
+	}
+	if errs > 0 {
+		return errReported
+	}
+	if action {
+		return errFindings
+	}
+	return nil
+}
+
+// printRefError prints one line naming the file, line, ref and what to do.
+func printRefError(env *Env, f report.Finding) {
+	fmt.Fprintf(env.Stderr, "%s:%d: %s: %s\n", f.File, f.Line, f.Ref, f.Message)
+}

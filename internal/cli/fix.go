@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/digestbot/digestbot/internal/atomicfile"
+	"github.com/digestbot/digestbot/pkg/pin"
+	"github.com/digestbot/digestbot/pkg/report"
+	"github.com/digestbot/digestbot/pkg/scan"
+)
+
+func newFixCmd(env *Env, g *globalFlags) *cobra.Command {
+	var dryRun bool
+	var rf *resolveFlags
+	cmd := &cobra.Command{
+		Use:   "fix [PATH...]",
+		Short: "Pin every reference to its tag's current digest, in place",
+		Long: `fix rewrites every unpinned, stale, platform, image-id, mismatch and missing
+reference to name:tag@<digest of the tag's current index>, changing no other
+byte. Files are replaced atomically and keep their mode. References that
+cannot be resolved are reported and left byte-identical; the rest are fixed.
+
+With --dry-run, fix prints a git-style unified diff and writes nothing.`,
+		Example: `  digestbot fix
+  digestbot fix ./services --dry-run | git apply --check`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			out, _, err := runPlan(ctx, env, g, defaultPaths(args), rf)
+			if err != nil {
+				return err
+			}
+			problems := out.Problems
+			written := map[string]bool{}
+			for _, fc := range out.Files {
+				if dryRun {
+					if err := report.WriteDiff(env.Stdout, fc.File.Path, fc.File.Src, fc.New); err != nil {
+						return err
+					}
+					continue
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if err := writeFix(fc); err != nil {
+					problems = append(problems, report.Problem{File: fc.File.Path, Message: err.Error()})
+					continue
+				}
+				written[fc.File.Path] = true
+			}
+			summary := env.Stdout
+			if dryRun {
+				// Keep stdout a clean patch.
+				summary = env.Stderr
+			}
+			printProblems(env.Stderr, problems)
+			errs := len(problems)
+			for _, f := range out.Findings {
+				if f.Status == report.Error {
+					errs++
+					printRefError(env, f)
+				}
+			}
+			warnImageChanges(env, out.Files, dryRun)
+			fmt.Fprintln(summary, fixSummary(out, dryRun, errs))
+			if errs > 0 {
+				return errReported
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print a unified diff instead of writing")
+	rf = addResolveFlags(cmd)
+	return cmd
+}
+
+// errChanged means a file was edited while digestbot ran.
+var errChanged = errors.New("changed while digestbot ran; not written, run fix again")
+
+// writeFix replaces one file, unless it changed since it was scanned.
+func writeFix(fc pin.FileChange) error {
+	cur, err := os.ReadFile(fc.File.Abs)
+	if err != nil {
+		return fmt.Errorf("cannot read before writing: %w", err)
+	}
+	if string(cur) != string(fc.File.Src) {
+		return errChanged
+	}
+	if err := atomicfile.WriteFile(scanRootOf(fc.File), fc.File.Abs, fc.New, fc.File.Mode); err != nil {
+		return fmt.Errorf("cannot write: %w; the file is unchanged", err)
+	}
+	return nil
+}
+
+// scanRootOf is the folder the file was found under, which the write must
+// stay inside.
+func scanRootOf(f *scan.File) string { return f.Root }
+
+// warnImageChanges calls out loudly the fixes that change which image runs.
+func warnImageChanges(env *Env, files []pin.FileChange, dryRun bool) {
+	verb := "rewrote"
+	if dryRun {
+		verb = "would rewrite"
+	}
+	for _, fc := range files {
+		for _, c := range fc.Changes {
+			if c.Status.ChangesImage() {
+				fmt.Fprintf(env.Stderr, "WARNING: %s:%d: %s %s (%s): %s — the image that runs will change; review before merging\n",
+					c.File, c.Line, verb, c.Old, c.Status, c.Message)
+			}
+		}
+	}
+}
+
+func fixSummary(out *pin.Outcome, dryRun bool, errs int) string {
+	var pinned, refreshed, skipped int
+	for _, fc := range out.Files {
+		for _, c := range fc.Changes {
+			if c.Status == report.Unpinned {
+				pinned++
+			} else {
+				refreshed++
+			}
+		}
+	}
+	for _, f := range out.Findings {
+		if f.Status == report.Skipped {
+			skipped++
+		}
+	}
+	prefix := ""
+	if dryRun {
+		prefix = "dry run: "
+	}
+	return fmt.Sprintf("%spinned %d, refreshed %d, skipped %d, errors %d (%d files changed)", prefix, pinned, refreshed, skipped, errs, len(out.Files))
+}

@@ -1,0 +1,154 @@
+package pin
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/digestbot/digestbot/pkg/imgref"
+	"github.com/digestbot/digestbot/pkg/report"
+	"github.com/digestbot/digestbot/pkg/resolve"
+	"github.com/digestbot/digestbot/pkg/scan"
+	"github.com/digestbot/digestbot/rewriters"
+)
+
+func dg(c string) string { return "sha256:" + strings.Repeat(c, 64) }
+
+// fakeResolver answers from a map and records what it was asked.
+type fakeResolver struct {
+	mu    sync.Mutex
+	tags  map[string]string // registry/repository:tag → digest
+	asked []resolve.Key
+}
+
+func (f *fakeResolver) Resolve(_ context.Context, keys []resolve.Key, _ func(int, int)) map[resolve.Key]resolve.Result {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[resolve.Key]resolve.Result{}
+	for _, k := range keys {
+		f.asked = append(f.asked, k)
+		if d, ok := f.tags[k.String()]; ok {
+			out[k] = resolve.Result{Digest: d, IsIndex: true}
+		} else {
+			out[k] = resolve.Result{Err: errors.New(k.String() + ": tag not found")}
+		}
+	}
+	return out
+}
+
+// file builds a scanned file whose refs are every occurrence of the given
+// texts, in order.
+func file(t *testing.T, path, src string, texts ...string) *scan.File {
+	t.Helper()
+	f := &scan.File{Path: path, Kind: rewriters.Dockerfile, Src: []byte(src)}
+	pos := 0
+	for _, text := range texts {
+		i := strings.Index(src[pos:], text)
+		if i < 0 {
+			t.Fatalf("%q not in %q", text, src[pos:])
+		}
+		start := pos + i
+		pos = start + len(text)
+		line, col := rewriters.LineCol(f.Src, start)
+		r := scan.Ref{Ref: rewriters.Ref{Span: rewriters.Span{Start: start, End: pos}, Line: line, Column: col, Text: text}}
+		p, err := imgref.Parse(text)
+		if err != nil {
+			r.Skip = err.Error()
+		} else {
+			r.Parsed = p
+		}
+		f.Refs = append(f.Refs, r)
+	}
+	return f
+}
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	res := &fakeResolver{tags: map[string]string{
+		"docker.io/library/node:20":      dg("1"),
+		"docker.io/library/node:latest":  dg("2"),
+		"docker.io/library/ubuntu:20.04": dg("3"),
+		"ghcr.io/org/app:v1":             dg("4"),
+	}}
+	src := "FROM node:20\nFROM node\nFROM ubuntu:20.04@" + dg("9") + "\nFROM ghcr.io/org/app:v1@" + dg("4") +
+		"\nFROM node@" + dg("5") + "\nFROM nope:1\nFROM node:20 AS again\nFROM ubuntu:20.04@sha256:abc\n"
+	f := file(t, "Dockerfile", src, "node:20", "node", "ubuntu:20.04@"+dg("9"), "ghcr.io/org/app:v1@"+dg("4"),
+		"node@"+dg("5"), "nope:1", "node:20", "ubuntu:20.04@sha256:abc")
+	out, err := Run(context.Background(), []*scan.File{f}, Options{Resolver: res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, fd := range out.Findings {
+		got = append(got, string(fd.Status)+" "+fd.Ref+" "+report.Deref(fd.Resolved))
+	}
+	want := []string{
+		"unpinned node:20 " + dg("1"),
+		"unpinned node " + dg("2"),
+		"stale ubuntu:20.04@" + dg("9") + " " + dg("3"),
+		"ok ghcr.io/org/app:v1@" + dg("4") + " " + dg("4"),
+		"digest-only node@" + dg("5") + " ",
+		"error nope:1 ",
+		"unpinned node:20 " + dg("1"),
+		"missing ubuntu:20.04@sha256:abc " + dg("3"),
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// One lookup per unique tag; digest-only refs need none.
+	if len(res.asked) != 5 {
+		t.Errorf("asked %d keys, want 5: %v", len(res.asked), res.asked)
+	}
+	if len(out.Files) != 1 {
+		t.Fatalf("files changed = %d", len(out.Files))
+	}
+	wantSrc := "FROM node:20@" + dg("1") + "\nFROM node:latest@" + dg("2") + "\nFROM ubuntu:20.04@" + dg("3") +
+		"\nFROM ghcr.io/org/app:v1@" + dg("4") + "\nFROM node@" + dg("5") + "\nFROM nope:1\nFROM node:20@" + dg("1") +
+		" AS again\nFROM ubuntu:20.04@" + dg("3") + "\n"
+	if got := string(out.Files[0].New); got != wantSrc {
+		t.Errorf("new content:\n%s\nwant:\n%s", got, wantSrc)
+	}
+	if n := len(out.Files[0].Changes); n != 5 {
+		t.Errorf("changes = %d, want 5", n)
+	}
+	if string(f.Src) != src {
+		t.Error("Run modified the scanned source")
+	}
+
+	// Fixing the fixed output changes nothing more.
+	f2 := file(t, "Dockerfile", wantSrc, "node:20@"+dg("1"), "node:latest@"+dg("2"), "ubuntu:20.04@"+dg("3"))
+	out2, err := Run(context.Background(), []*scan.File{f2}, Options{Resolver: res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out2.Files) != 0 {
+		t.Errorf("second run changes files: %s", out2.Files[0].New)
+	}
+}
+
+type fakeDiagnoser struct{ calls int }
+
+func (d *fakeDiagnoser) Diagnose(_ context.Context, k resolve.Key, cur resolve.Result, pinned string) Diagnosis {
+	d.calls++
+	return Diagnosis{Status: report.Mismatch, Message: k.Repository + " is pinned to another tag"}
+}
+
+func TestRunDiagnoserOncePerPair(t *testing.T) {
+	t.Parallel()
+	res := &fakeResolver{tags: map[string]string{"docker.io/library/ubuntu:20.04": dg("3")}}
+	ref := "ubuntu:20.04@" + dg("9")
+	f := file(t, "Dockerfile", "FROM "+ref+"\nFROM "+ref+"\n", ref, ref)
+	d := &fakeDiagnoser{}
+	out, err := Run(context.Background(), []*scan.File{f}, Options{Resolver: res, Diagnoser: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.calls != 1 {
+		t.Errorf("diagnoser called %d times, want 1", d.calls)
+	}
+	if out.Findings[0].Status != report.Mismatch || len(out.Files) != 1 || len(out.Files[0].Changes) != 2 {
+		t.Errorf("findings %+v files %d", out.Findings, len(out.Files))
+	}
+}
