@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -9,7 +10,7 @@ import (
 )
 
 // sarifWriter is set by the SARIF code; until then --format sarif is refused.
-var sarifWriter func(env *Env, findings []report.Finding) error
+var sarifWriter func(env *Env, root string, findings []report.Finding) error
 
 func newCheckCmd(env *Env, g *globalFlags) *cobra.Command {
 	var format string
@@ -41,7 +42,7 @@ Exit codes: 0 all ok, 1 something needs action, 2 an error.`,
 			case "json":
 				err = report.WriteJSON(env.Stdout, out.Findings, out.Problems)
 			case "sarif":
-				err = sarifWriter(env, out.Findings)
+				err = sarifWriter(env, sarifRoot(defaultPaths(args)), out.Findings)
 			default:
 				err = report.WriteText(env.Stdout, out.Findings)
 			}
@@ -82,4 +83,17 @@ func verdict(env *Env, findings []report.Finding, problems []report.Problem) err
 // printRefError prints one line naming the file, line, ref and what to do.
 func printRefError(env *Env, f report.Finding) {
 	fmt.Fprintf(env.Stderr, "%s:%d: %s: %s\n", f.File, f.Line, f.Ref, f.Message)
+}
+
+// sarifRoot is the folder SARIF paths are relative to: the single PATH, or
+// the current folder when several are given (their files are then named
+// with their PATH prefix).
+func sarifRoot(paths []string) string {
+	if len(paths) != 1 {
+		return "."
+	}
+	if info, err := os.Stat(paths[0]); err == nil && !info.IsDir() {
+		return dirOf(paths[0])
+	}
+	return paths[0]
 }
