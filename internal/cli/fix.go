@@ -135,5 +135,9 @@ func fixSummary(out *pin.Outcome, dryRun bool, errs int) string {
 	if dryRun {
 		prefix = "dry run: "
 	}
-	return fmt.Sprintf("%spinned %d, refreshed %d, skipped %d, errors %d (%d files changed)", prefix, pinned, refreshed, skipped, errs, len(out.Files))
+	files := "files"
+	if len(out.Files) == 1 {
+		files = "file"
+	}
+	return fmt.Sprintf("%spinned %d, refreshed %d, skipped %d, errors %d (%d %s changed)", prefix, pinned, refreshed, skipped, errs, len(out.Files), files)
 }

@@ -1,0 +1,128 @@
+package resolve
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+)
+
+// Sentinel errors. Every Result.Err wraps exactly one of them; test with
+// errors.Is. The text of a Result.Err is one line that names the key, the
+// host actually contacted when the registry is mapped to another host, what
+// happened and what to do. It never holds credentials or tokens.
+var (
+	// ErrNotFound: the tag or the repository does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrUnauthorized: the registry answered 401 or 403.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrUnreachable: no HTTP answer at all — connection refused, DNS
+	// failure, TLS failure, connection timed out.
+	ErrUnreachable = errors.New("registry unreachable")
+	// ErrTimeout: the lookup deadline (or the caller's deadline) passed
+	// before the registry answered.
+	ErrTimeout = errors.New("timed out")
+	// ErrRateLimited: the registry kept answering 429 (or asked to wait
+	// longer than the lookup may take).
+	ErrRateLimited = errors.New("rate limited")
+	// ErrBadDigest: the registry returned a digest digestbot does not
+	// accept, or a manifest whose content does not match its digest header.
+	ErrBadDigest = errors.New("bad digest")
+	// ErrRegistry: any other failure of the registry: 5xx, unexpected
+	// status, unsupported media type, protocol error.
+	ErrRegistry = errors.New("registry error")
+	// ErrInvalidRef: the key cannot be turned into a registry reference
+	// (a caller bug: keys come from parsed references).
+	ErrInvalidRef = errors.New("invalid reference")
+)
+
+// Error is the error of one lookup. Its Error text is one line:
+//
+//	docker.io/library/nginx:1.99 (via 127.0.0.1:5000): tag not found; check the tag exists
+type Error struct {
+	Key Key
+	// Via is the host actually contacted when Key.Registry is mapped to
+	// another host in the config, "" otherwise.
+	Via string
+	// Kind is one of the sentinel errors above.
+	Kind error
+	// What happened, e.g. "tag not found".
+	What string
+	// Hint says what to do, e.g. "check the tag exists".
+	Hint string
+	// Status is the last HTTP status the registry answered for the
+	// manifest, 0 when there was none.
+	Status int
+	// Cause is the underlying error (regclient, net/http). It is never
+	// part of the Error text.
+	Cause error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Key.String())
+	if e.Via != "" {
+		b.WriteString(" (via ")
+		b.WriteString(e.Via)
+		b.WriteString(")")
+	}
+	b.WriteString(": ")
+	b.WriteString(e.What)
+	if e.Hint != "" {
+		b.WriteString("; ")
+		b.WriteString(e.Hint)
+	}
+	return oneLine(b.String())
+}
+
+// Unwrap gives the sentinel first, then the cause.
+func (e *Error) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Cause}
+}
+
+// forKey copies e for another key of the same host (short-circuit).
+func (e *Error) forKey(k Key, via string) *Error {
+	c := *e
+	c.Key, c.Via = k, via
+	return &c
+}
+
+var spaces = regexp.MustCompile(`\s+`)
+
+// oneLine folds whitespace (newlines from registry bodies) into single spaces.
+func oneLine(s string) string { return strings.TrimSpace(spaces.ReplaceAllString(s, " ")) }
+
+// authRe matches credentials that could appear in an error text.
+var authRe = regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]+|\b((?:access_)?token|password|secret)=[^&\s"]+|://[^/@\s]+@`)
+
+// redactor removes known secrets and anything that looks like one.
+type redactor struct{ secrets []string }
+
+func (r *redactor) add(s string) {
+	if len(s) >= 4 {
+		r.secrets = append(r.secrets, s)
+	}
+}
+
+func (r *redactor) clean(s string) string {
+	for _, sec := range r.secrets {
+		s = strings.ReplaceAll(s, sec, "***")
+	}
+	s = authRe.ReplaceAllStringFunc(s, func(m string) string {
+		switch {
+		case strings.HasPrefix(m, "://"):
+			return "://***@"
+		case strings.Contains(m, "="):
+			return m[:strings.IndexByte(m, '=')+1] + "***"
+		default:
+			return m[:strings.IndexAny(m, " \t")] + " ***"
+		}
+	})
+	s = oneLine(s)
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}

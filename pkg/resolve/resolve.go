@@ -1,0 +1,1033 @@
+// Package resolve turns image tags into digests with regclient: one shared
+// client, one HEAD per unique (registry, repository, tag), bounded
+// concurrency, and a deadline on every lookup.
+//
+// How it uses regclient (v0.11.7), and why:
+//
+//   - Hosts. Every registry of the config becomes a regclient config.Host
+//     {Name, Hostname: host, TLS, ReqConcurrent: concurrency}. A mapped
+//     registry ("docker.io" → "127.0.0.1:5000") sends all its requests to
+//     the mapped host and never to the original one (no fallback).
+//   - Credentials come from the Docker config ($DOCKER_CONFIG or
+//     ~/.docker/config.json: auths, credHelpers, credsStore, and
+//     $DOCKER_AUTH_CONFIG), read with regclient's config.DockerLoad — what
+//     regclient.WithDockerCreds does — once, so the entries can be inspected.
+//     They are loaded BEFORE the config's hosts: regclient merges entries by
+//     Name and a later entry overrides TLS, Hostname and ReqConcurrent, while
+//     an entry without credentials keeps the credentials already merged
+//     (verified in the tests). For a mapped registry the credentials of the
+//     host actually contacted are used first (as docker would: it looks up
+//     the host it talks to), then those of the registry name. A credential
+//     helper is asked about that same host. WithGitHubToken adds
+//     x-access-token:<token> for ghcr.io when neither exists.
+//   - Retries are owned by this package, per lookup: regclient is set to one
+//     attempt per request (plus its authentication round trip) with a 1 ms
+//     backoff, because its backoff state is per host and queues requests
+//     behind each other (50 lookups to a dead host would wait minutes). A
+//     lookup retries 429/408/5xx and reset connections with exponential
+//     backoff (honouring Retry-After), connection refused once, and never
+//     DNS or TLS failures; all of it within the lookup timeout.
+//   - Short-circuit: once a host is found unreachable (or answers nothing at
+//     all before the lookup timeout, or asks to wait longer than a lookup may
+//     take), its in-flight lookups are cancelled and its remaining keys fail
+//     at once with the same error, so a dead host costs one lookup's time,
+//     not one per tag.
+//   - HEAD only: ManifestHead with WithManifestRequireDigest; regclient falls
+//     back to GET only when the registry omits Docker-Content-Digest (and
+//     then verifies the body against any digest header). This package also
+//     falls back to GET when HEAD is not allowed (405/501) or carries no
+//     usable media type.
+package resolve
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/regclient/regclient"
+	rcconfig "github.com/regclient/regclient/config"
+	"github.com/regclient/regclient/scheme"
+	"github.com/regclient/regclient/scheme/reg"
+	"github.com/regclient/regclient/types/errs"
+	"github.com/regclient/regclient/types/manifest"
+	"github.com/regclient/regclient/types/ref"
+
+	"github.com/digestbot/digestbot/pkg/config"
+	"github.com/digestbot/digestbot/pkg/imgref"
+)
+
+// Key identifies one tag to resolve. Registry and Repository are normalised
+// (docker.io, library/nginx), as imgref.Ref gives them.
+type Key struct {
+	Registry, Repository, Tag string
+}
+
+// String renders the key as registry/repository:tag for messages.
+func (k Key) String() string { return k.Registry + "/" + k.Repository + ":" + k.Tag }
+
+// Result is what a tag points to now.
+type Result struct {
+	// Digest of the manifest list / OCI index when the tag is multi-platform,
+	// of the single manifest otherwise. Always a valid sha256/sha512 digest
+	// when Err is nil.
+	Digest    string
+	MediaType string
+	IsIndex   bool
+	// Err says why the tag could not be resolved; it wraps one of the
+	// sentinel errors in errors.go and reads as one line naming the registry
+	// and what to do.
+	Err error
+}
+
+// Defaults.
+const (
+	DefaultConcurrency   = 16
+	DefaultLookupTimeout = 10 * time.Second
+	DefaultRunTimeout    = 5 * time.Minute
+	// DefaultAttempts bounds the attempts of one lookup on retryable
+	// failures (429, 408, 5xx, reset connections).
+	DefaultAttempts = 4
+	// DefaultRetryDelay is the first delay between attempts; it doubles
+	// (with jitter) up to maxRetryDelay.
+	DefaultRetryDelay = 250 * time.Millisecond
+	maxRetryDelay     = 4 * time.Second
+	// refusedAttempts bounds attempts on "connection refused": a registry
+	// restarting gets one more chance, a closed port fails fast.
+	refusedAttempts = 2
+)
+
+// GitHubTokenUser is the user name sent with a GitHub token to ghcr.io.
+const GitHubTokenUser = "x-access-token"
+
+// Resolver resolves tags to digests. It is safe for concurrent use.
+type Resolver struct {
+	cfg *config.Config
+	o   options
+
+	rc       *regclient.RegClient
+	tr       *transport
+	red      *redactor
+	infos    map[string]*hostInfo // configured or credentialed registries
+	merged   map[string]*rcconfig.Host
+	credWarn string // why the Docker config could not be read, "" when fine
+
+	lookups, requests, retries, shorts, gets atomic.Int64
+}
+
+type options struct {
+	concurrency   int
+	lookupTimeout time.Duration
+	githubToken   string
+	userAgent     string
+	attempts      int
+	retryDelay    time.Duration
+	dockerConfig  *string
+}
+
+// Opt configures a Resolver.
+type Opt func(*options)
+
+// WithConcurrency bounds how many lookups run at once (all hosts together);
+// per-host limits are raised to match.
+func WithConcurrency(n int) Opt { return func(o *options) { o.concurrency = n } }
+
+// WithLookupTimeout bounds each lookup, retries included.
+func WithLookupTimeout(d time.Duration) Opt { return func(o *options) { o.lookupTimeout = d } }
+
+// WithGitHubToken authenticates ghcr.io with a workflow token when the
+// Docker config has no credential for it.
+func WithGitHubToken(tok string) Opt { return func(o *options) { o.githubToken = tok } }
+
+// DefaultUserAgent is sent to registries unless WithUserAgent says otherwise.
+const DefaultUserAgent = "digestbot"
+
+// WithUserAgent sets the User-Agent sent to registries.
+func WithUserAgent(ua string) Opt { return func(o *options) { o.userAgent = ua } }
+
+// WithRetry sets how many attempts one lookup makes on retryable failures
+// (at least 1) and the first delay between them (doubling, with jitter).
+// Retries never outlive the lookup timeout.
+func WithRetry(attempts int, delay time.Duration) Opt {
+	return func(o *options) { o.attempts, o.retryDelay = attempts, delay }
+}
+
+// WithDockerConfig reads credentials from dir/config.json instead of
+// $DOCKER_CONFIG or ~/.docker/config.json ($DOCKER_AUTH_CONFIG is then
+// ignored too). An empty dir means no Docker credentials at all.
+func WithDockerConfig(dir string) Opt { return func(o *options) { o.dockerConfig = &dir } }
+
+// hostInfo is what messages need to know about a registry.
+type hostInfo struct {
+	name     string // registry name as in keys
+	hostname string // host actually contacted
+	mapped   bool   // hostname comes from the config's registries.<name>.host
+	loginFor string // host whose credentials are looked up first
+	cred     string // where credentials come from, "" when none
+	tls      string
+}
+
+// New returns a Resolver for the registries configured in cfg. Credentials
+// come from the Docker config ($DOCKER_CONFIG or ~/.docker/config.json) and
+// its credential helpers.
+func New(cfg *config.Config, opts ...Opt) (*Resolver, error) {
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	o := options{
+		concurrency:   DefaultConcurrency,
+		lookupTimeout: DefaultLookupTimeout,
+		attempts:      DefaultAttempts,
+		retryDelay:    DefaultRetryDelay,
+		userAgent:     DefaultUserAgent,
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.concurrency < 1 {
+		o.concurrency = DefaultConcurrency
+	}
+	if o.lookupTimeout <= 0 {
+		o.lookupTimeout = DefaultLookupTimeout
+	}
+	if o.attempts < 1 {
+		o.attempts = 1
+	}
+	if o.retryDelay <= 0 {
+		o.retryDelay = DefaultRetryDelay
+	}
+	r := &Resolver{cfg: cfg, o: o, red: &redactor{}, infos: map[string]*hostInfo{}, merged: map[string]*rcconfig.Host{}}
+	r.red.add(o.githubToken)
+
+	var dockerHosts []rcconfig.Host
+	var err error
+	switch {
+	case o.dockerConfig == nil:
+		dockerHosts, err = rcconfig.DockerLoad()
+	case *o.dockerConfig != "":
+		dockerHosts, err = rcconfig.DockerLoadFile(filepath.Join(*o.dockerConfig, "config.json"))
+	}
+	if err != nil {
+		r.credWarn = "the Docker config could not be read (" + r.red.clean(err.Error()) + ")"
+	}
+	for _, h := range dockerHosts {
+		r.red.add(h.Pass)
+		r.red.add(h.Token)
+		m := r.merged[h.Name]
+		if m == nil {
+			m = rcconfig.HostNewName(h.Name)
+			r.merged[h.Name] = m
+		}
+		_ = m.Merge(h, nil)
+	}
+
+	n := int64(o.concurrency)
+	var ours []rcconfig.Host
+	drop := map[string]bool{} // docker entries superseded by a mapped host's credentials
+	insecure := map[string]bool{}
+	seenDocker := false
+	for rawName, s := range cfg.Registries {
+		name := normRegistry(rawName)
+		e := rcconfig.Host{Name: name, ReqConcurrent: n, TLS: tlsConf(s.TLS)}
+		info := &hostInfo{name: name, hostname: defaultHostname(name), loginFor: name, tls: s.TLS}
+		if s.Host != "" && s.Host != name {
+			e.Hostname = s.Host
+			info.hostname, info.mapped, info.loginFor = s.Host, true, s.Host
+		}
+		if s.TLS == config.TLSInsecure {
+			insecure[info.hostname] = true
+		}
+		if info.mapped {
+			if mh := r.merged[normRegistry(s.Host)]; hasCred(mh) {
+				e.User, e.Pass, e.Token = mh.User, mh.Pass, mh.Token
+				e.CredHelper, e.CredExpire = mh.CredHelper, mh.CredExpire
+				e.CredHost = mh.CredHost
+				if e.CredHost == "" {
+					e.CredHost = s.Host
+				}
+				drop[name] = true
+				info.cred = credSource(mh) + " for " + s.Host
+			} else if nh := r.merged[name]; hasCred(nh) {
+				if nh.CredHelper != "" && nh.CredHost == "" {
+					e.CredHost = name // ask the helper about the name, not the mapped host
+				}
+				info.loginFor = name
+				info.cred = credSource(nh) + " for " + name
+			}
+		} else if nh := r.merged[name]; hasCred(nh) {
+			info.cred = credSource(nh)
+		}
+		if name == imgref.DefaultRegistry {
+			seenDocker = true
+		}
+		r.infos[name] = info
+		ours = append(ours, e)
+	}
+	if !seenDocker {
+		ours = append(ours, rcconfig.Host{Name: imgref.DefaultRegistry, ReqConcurrent: n})
+	}
+	if o.githubToken != "" {
+		gh := r.infoFor("ghcr.io")
+		if gh.cred == "" {
+			ours = append(ours, rcconfig.Host{Name: "ghcr.io", User: GitHubTokenUser, Pass: o.githubToken, ReqConcurrent: n})
+			gh.cred = "the GitHub token"
+			r.infos["ghcr.io"] = gh
+		}
+	}
+
+	var docker []rcconfig.Host
+	for _, h := range dockerHosts {
+		if drop[h.Name] {
+			continue
+		}
+		h.ReqConcurrent = n // a docker entry would reset it to regclient's default of 3
+		docker = append(docker, h)
+	}
+
+	r.tr = newTransport(o, insecure, &r.requests, &r.gets)
+	rcOpts := []regclient.Opt{
+		regclient.WithSlog(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		regclient.WithConfigHostDefault(rcconfig.Host{ReqConcurrent: n}),
+		regclient.WithRegOpts(
+			reg.WithHTTPClient(&http.Client{Transport: r.tr}),
+			reg.WithRetryLimit(1),
+			reg.WithDelay(time.Millisecond, time.Millisecond),
+		),
+		// Order matters: Docker credentials first, the config's hosts last.
+		regclient.WithConfigHost(docker...),
+		regclient.WithConfigHost(ours...),
+	}
+	if o.userAgent != "" {
+		rcOpts = append(rcOpts, regclient.WithUserAgent(o.userAgent))
+	}
+	r.rc = regclient.New(rcOpts...)
+	return r, nil
+}
+
+// Client returns the shared regclient client, configured with the hosts and
+// credentials of this Resolver (one attempt per request: callers own
+// retries and deadlines).
+func (r *Resolver) Client() *regclient.RegClient { return r.rc }
+
+// HostFor returns the host requests for registry are sent to: the mapped
+// host from the config, registry-1.docker.io for docker.io, else the
+// registry itself.
+func (r *Resolver) HostFor(registry string) string { return r.infoFor(registry).hostname }
+
+// Mapped reports whether registry is sent to another host by the config.
+func (r *Resolver) Mapped(registry string) bool { return r.infoFor(registry).mapped }
+
+// Stats counts the work done so far.
+type Stats struct {
+	Lookups        int64 // unique keys looked up (failures included)
+	Requests       int64 // HTTP requests sent by lookups and Client() users
+	ManifestGets   int64 // manifest GETs (fallbacks when HEAD gives no digest)
+	Retries        int64 // lookup attempts beyond the first
+	ShortCircuited int64 // keys failed without a request because their host was down
+}
+
+// Stats returns the counters.
+func (r *Resolver) Stats() Stats {
+	return Stats{
+		Lookups:        r.lookups.Load(),
+		Requests:       r.requests.Load(),
+		ManifestGets:   r.gets.Load(),
+		Retries:        r.retries.Load(),
+		ShortCircuited: r.shorts.Load(),
+	}
+}
+
+// Close releases the client's resources.
+func (r *Resolver) Close() error {
+	if r.tr != nil {
+		r.tr.base.CloseIdleConnections()
+		r.tr.insecure.CloseIdleConnections()
+	}
+	return nil
+}
+
+// hostState is the state of one contacted host during one Resolve call.
+type hostState struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	answered atomic.Bool // any HTTP response seen
+	mu       sync.Mutex
+	dead     *Error
+}
+
+func (hs *hostState) fail(e *Error) {
+	hs.mu.Lock()
+	if hs.dead == nil {
+		hs.dead = e
+	}
+	hs.mu.Unlock()
+	hs.cancel()
+}
+
+func (hs *hostState) deadErr() *Error {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	return hs.dead
+}
+
+// repoProbe remembers, per repository, whether it exists (for 404 messages).
+type repoProbe struct {
+	once   sync.Once
+	exists int // 1 yes, 0 no, -1 unknown
+}
+
+type run struct {
+	r      *Resolver
+	parent context.Context
+	mu     sync.Mutex
+	hosts  map[string]*hostState
+	repos  map[string]*repoProbe
+}
+
+func (rn *run) host(hostname string) *hostState {
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	hs := rn.hosts[hostname]
+	if hs == nil {
+		ctx, cancel := context.WithCancel(rn.parent)
+		hs = &hostState{ctx: ctx, cancel: cancel}
+		rn.hosts[hostname] = hs
+	}
+	return hs
+}
+
+func (rn *run) repo(k Key) *repoProbe {
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	id := k.Registry + "/" + k.Repository
+	p := rn.repos[id]
+	if p == nil {
+		p = &repoProbe{exists: -1}
+		rn.repos[id] = p
+	}
+	return p
+}
+
+// Resolve looks up every key once, concurrently, and returns a result for
+// each. progress, when not nil, is called after each lookup (never
+// concurrently), with the number of unique keys done and in total.
+//
+// Each lookup has its own deadline (WithLookupTimeout) and also ends with
+// ctx: the whole-run deadline is the caller's. Keys left when ctx ends fail
+// with ErrTimeout. When a host is unreachable, its remaining keys fail at
+// once with the same error (see the package documentation).
+func (r *Resolver) Resolve(ctx context.Context, keys []Key, progress func(done, total int)) map[Key]Result {
+	out := make(map[Key]Result, len(keys))
+	if len(keys) == 0 {
+		return out
+	}
+	// Dedupe: a key without a tag is the same lookup as :latest.
+	var uniq []Key
+	seen := map[Key]bool{}
+	for _, k := range keys {
+		n := norm(k)
+		if !seen[n] {
+			seen[n] = true
+			uniq = append(uniq, n)
+		}
+	}
+	rn := &run{r: r, parent: ctx, hosts: map[string]*hostState{}, repos: map[string]*repoProbe{}}
+	defer func() {
+		for _, hs := range rn.hosts {
+			hs.cancel()
+		}
+	}()
+
+	results := make(map[Key]Result, len(uniq))
+	var mu sync.Mutex
+	done := 0
+	work := make(chan Key)
+	var wg sync.WaitGroup
+	workers := min(r.o.concurrency, len(uniq))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range work {
+				res := rn.lookup(k)
+				r.lookups.Add(1)
+				mu.Lock()
+				results[k] = res
+				done++
+				if progress != nil {
+					progress(done, len(uniq))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, k := range uniq {
+		work <- k
+	}
+	close(work)
+	wg.Wait()
+	for _, k := range keys {
+		out[k] = results[norm(k)]
+	}
+	return out
+}
+
+func norm(k Key) Key {
+	if k.Tag == "" {
+		k.Tag = "latest"
+	}
+	return k
+}
+
+// lookup resolves one unique key, with retries.
+func (rn *run) lookup(k Key) Result {
+	r := rn.r
+	info := r.infoFor(k.Registry)
+	via := ""
+	if info.mapped {
+		via = info.hostname
+	}
+	hs := rn.host(info.hostname)
+	if e := hs.deadErr(); e != nil {
+		r.shorts.Add(1)
+		return Result{Err: e.forKey(k, via)}
+	}
+	if err := rn.parent.Err(); err != nil {
+		return Result{Err: &Error{Key: k, Via: via, Kind: ErrTimeout, What: "not looked up: " + ctxWhat(rn.parent), Hint: "allow the run more time", Cause: err}}
+	}
+	mk := func(kind error, what, hint string, status int, cause error) *Error {
+		return &Error{Key: k, Via: via, Kind: kind, What: what, Hint: hint, Status: status, Cause: cause}
+	}
+	rf, err := ref.New(k.Registry + "/" + k.Repository + ":" + k.Tag)
+	if err != nil || rf.Scheme != "reg" || normRegistry(rf.Registry) != normRegistry(k.Registry) || rf.Tag != k.Tag {
+		return Result{Err: mk(ErrInvalidRef, "not a valid image reference", "this is a bug in digestbot; please report it", 0, err)}
+	}
+
+	ctx, cancel := context.WithTimeout(hs.ctx, r.o.lookupTimeout)
+	defer cancel()
+	var prev *trace
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			r.retries.Add(1)
+		}
+		tr := &trace{host: hs, prev: prev}
+		actx := context.WithValue(ctx, traceKey{}, tr)
+		m, err := r.rc.ManifestHead(actx, rf, regclient.WithManifestRequireDigest())
+		if err != nil && (errors.Is(err, errs.ErrUnsupportedMediaType) || tr.status() == http.StatusMethodNotAllowed || tr.status() == http.StatusNotImplemented) {
+			// HEAD answered without a usable media type, or is not allowed: read the manifest.
+			m, err = r.rc.ManifestGet(actx, rf)
+		}
+		if err == nil {
+			return rn.result(k, m, mk)
+		}
+		e, retry, wait := rn.classify(ctx, hs, k, info, err, tr, attempt, mk)
+		if e.Kind == ErrNotFound {
+			rn.explainNotFound(ctx, k, rf, e)
+		}
+		limit := r.o.attempts
+		if isRefused(tr.netErr) {
+			limit = min(limit, refusedAttempts)
+		}
+		if !retry || attempt >= limit {
+			if attempt > 1 && e.Kind != ErrTimeout {
+				e.What += fmt.Sprintf(" (after %d attempts)", attempt)
+			}
+			rn.maybeShort(hs, e)
+			return Result{Err: e}
+		}
+		if wait <= 0 {
+			wait = backoff(r.o.retryDelay, attempt)
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			if ra := tr.retryAfterVal(); ra > 0 {
+				e.What = fmt.Sprintf("%s; the registry asks to wait %s, longer than the lookup may take (%s)", e.What, roundDur(ra), r.o.lookupTimeout)
+				rn.maybeShort(hs, e)
+			} else if attempt > 1 {
+				e.What += fmt.Sprintf(" (after %d attempts)", attempt)
+			}
+			return Result{Err: e}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			e2, _, _ := rn.classify(ctx, hs, k, info, ctx.Err(), &trace{host: hs, prev: tr}, attempt, mk)
+			rn.maybeShort(hs, e2)
+			return Result{Err: e2}
+		case <-t.C:
+		}
+		prev = tr
+	}
+}
+
+func (rn *run) result(k Key, m manifest.Manifest, mk func(error, string, string, int, error) *Error) Result {
+	d := m.GetDescriptor()
+	dig := d.Digest.String()
+	if !imgref.ValidDigest(dig) {
+		return Result{Err: mk(ErrBadDigest, fmt.Sprintf("the registry returned an invalid digest %q", truncate(rn.r.red.clean(dig), 80)),
+			"digestbot only writes sha256 or sha512 digests; check the registry or any proxy in front of it", 0, nil)}
+	}
+	return Result{Digest: dig, MediaType: d.MediaType, IsIndex: m.IsList()}
+}
+
+// maybeShort marks the host down when e means every other lookup to it
+// would fail the same way.
+func (rn *run) maybeShort(hs *hostState, e *Error) {
+	switch {
+	case e.Kind == ErrUnreachable,
+		e.Kind == ErrTimeout && !hs.answered.Load() && rn.parent.Err() == nil && hs.deadErr() == nil,
+		e.Kind == ErrRateLimited && strings.Contains(e.What, "asks to wait"):
+		hs.fail(e)
+	}
+}
+
+// classify turns a failed attempt into an Error, and says whether to retry
+// and after how long (0: the default backoff).
+func (rn *run) classify(ctx context.Context, hs *hostState, k Key, info *hostInfo, err error, tr *trace, attempt int, mk func(error, string, string, int, error) *Error) (e *Error, retry bool, wait time.Duration) {
+	r := rn.r
+	status := tr.status()
+	netErr := tr.netErr
+	if ctx.Err() != nil {
+		// The lookup ended: host declared down, caller's deadline, or ours.
+		if d := hs.deadErr(); d != nil && rn.parent.Err() == nil {
+			r.shorts.Add(1)
+			return d.forKey(k, viaOf(info)), false, 0
+		}
+		if rn.parent.Err() != nil {
+			return mk(ErrTimeout, ctxWhat(rn.parent), "allow the run more time", status, err), false, 0
+		}
+		last := tr.last()
+		switch {
+		case last.status == http.StatusTooManyRequests:
+			return mk(ErrRateLimited, "rate limited (HTTP 429), then no answer within "+r.o.lookupTimeout.String(), rateHint(info), 429, err), false, 0
+		case last.status >= 500:
+			return mk(ErrRegistry, fmt.Sprintf("registry error (HTTP %d %s), then no answer within %s", last.status, http.StatusText(last.status), r.o.lookupTimeout), "retry later; if it persists, contact the registry's operators", last.status, err), false, 0
+		case last.netErr != nil && !last.responded && isDial(last.netErr):
+			return mk(ErrUnreachable, fmt.Sprintf("could not connect to %s within %s", info.hostname, r.o.lookupTimeout), unreachHint(info), 0, err), false, 0
+		}
+		return mk(ErrTimeout, "no answer within "+r.o.lookupTimeout.String(), "the registry is slow or hanging; retry later", status, err), false, 0
+	}
+	if errors.Is(err, errs.ErrDigestMismatch) {
+		return mk(ErrBadDigest, "the manifest the registry sent does not match its Docker-Content-Digest header", "the registry or a proxy in front of it is misbehaving; retry later or contact its operators", status, err), false, 0
+	}
+	switch {
+	case status == http.StatusNotFound:
+		return mk(ErrNotFound, "tag not found", "check the tag exists", status, err), false, 0
+	case status == http.StatusUnauthorized:
+		return mk(ErrUnauthorized, r.unauthWhat(info), r.unauthHint(info), status, err), false, 0
+	case status == http.StatusForbidden:
+		return mk(ErrUnauthorized, "access denied (HTTP 403)", "check the account "+credPart(info)+"may pull this repository", status, err), false, 0
+	case status == http.StatusTooManyRequests:
+		return mk(ErrRateLimited, "rate limited (HTTP 429)", rateHint(info), status, err), true, tr.retryAfterVal()
+	case status == http.StatusRequestTimeout || status == http.StatusInternalServerError || status == http.StatusBadGateway ||
+		status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
+		return mk(ErrRegistry, fmt.Sprintf("registry error (HTTP %d %s)", status, http.StatusText(status)), "retry later; if it persists, contact the registry's operators", status, err), true, tr.retryAfterVal()
+	case status >= 400:
+		return mk(ErrRegistry, fmt.Sprintf("unexpected answer (HTTP %d %s)", status, http.StatusText(status)), "check the registry speaks the OCI distribution API at "+info.hostname, status, err), false, 0
+	}
+	if netErr != nil || isNetErr(err) {
+		ne := netErr
+		if ne == nil {
+			ne = err
+		}
+		if !isDial(ne) && isTimeout(ne) {
+			// Connected, but no answer in time (transport header timeout).
+			return mk(ErrTimeout, "no answer from "+info.hostname+" in time", "the registry is slow or hanging; retry later", 0, err), false, 0
+		}
+		what, hint, retryable := r.describeNet(info, ne)
+		return mk(ErrUnreachable, what, hint, 0, err), retryable, 0
+	}
+	switch {
+	case errors.Is(err, errs.ErrHTTPUnauthorized):
+		return mk(ErrUnauthorized, r.unauthWhat(info), r.unauthHint(info), status, err), false, 0
+	case errors.Is(err, errs.ErrNotFound):
+		return mk(ErrNotFound, "tag not found", "check the tag exists", status, err), false, 0
+	case errors.Is(err, errs.ErrHTTPRateLimit):
+		return mk(ErrRateLimited, "rate limited (HTTP 429)", rateHint(info), status, err), true, 0
+	case errors.Is(err, errs.ErrUnsupportedMediaType):
+		return mk(ErrRegistry, "the registry sent an unsupported manifest media type", "check the tag names a container image", status, err), false, 0
+	}
+	return mk(ErrRegistry, "unexpected failure: "+r.red.clean(err.Error()), "retry later; if it persists, report it with the registry's name", status, err), false, 0
+}
+
+// explainNotFound tells a missing tag from a missing repository by listing
+// at most one tag of the repository (once per repository and run).
+func (rn *run) explainNotFound(ctx context.Context, k Key, rf ref.Ref, e *Error) {
+	p := rn.repo(k)
+	p.once.Do(func() {
+		tr := &trace{}
+		pctx, cancel := context.WithTimeout(context.WithValue(ctx, traceKey{}, tr), min(rn.r.o.lookupTimeout, 5*time.Second))
+		defer cancel()
+		_, err := rn.r.rc.TagList(pctx, rf.SetTag(""), scheme.WithTagLimit(1))
+		switch {
+		case err == nil:
+			p.exists = 1
+		case tr.lastStatusVal() == http.StatusNotFound:
+			p.exists = 0
+		}
+	})
+	switch p.exists {
+	case 0:
+		e.What, e.Hint = "repository not found", "check the image name (and the registry it is pulled from)"
+	case -1:
+		e.What, e.Hint = "tag or repository not found", "check the image name and tag"
+	}
+}
+
+func viaOf(info *hostInfo) string {
+	if info.mapped {
+		return info.hostname
+	}
+	return ""
+}
+
+func ctxWhat(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return "the run's deadline passed"
+	}
+	return "the run was cancelled"
+}
+
+func (r *Resolver) unauthWhat(info *hostInfo) string {
+	if info.cred != "" {
+		return "unauthorized (HTTP 401): the credentials from " + info.cred + " were rejected"
+	}
+	if info.name == imgref.DefaultRegistry && !info.mapped {
+		return "unauthorized (HTTP 401): the repository does not exist or is private"
+	}
+	return "unauthorized (HTTP 401)"
+}
+
+func (r *Resolver) unauthHint(info *hostInfo) string {
+	login := "docker login " + info.loginFor
+	if info.loginFor == imgref.DefaultRegistry {
+		login = "docker login"
+	}
+	h := "log in with '" + login + "' or set a credential helper"
+	if info.cred != "" {
+		h = "log in again with '" + login + "'"
+	}
+	if info.name == imgref.DefaultRegistry && !info.mapped && info.cred == "" {
+		h = "check the image name, or " + h
+	}
+	if r.credWarn != "" {
+		h += "; note: " + r.credWarn
+	}
+	return h
+}
+
+func credPart(info *hostInfo) string {
+	if info.cred != "" {
+		return "from " + info.cred + " "
+	}
+	return ""
+}
+
+func rateHint(info *hostInfo) string {
+	if info.name == imgref.DefaultRegistry && !info.mapped && info.cred == "" {
+		return "retry later, or log in with 'docker login' for a higher limit"
+	}
+	return "retry later"
+}
+
+func unreachHint(info *hostInfo) string {
+	if info.mapped {
+		return fmt.Sprintf("check the registry at %s is running, and registries.%s.host in %s", info.hostname, info.name, config.FileName)
+	}
+	return "check the registry name and your network connection"
+}
+
+// describeNet explains a transport error: what, hint, retryable.
+func (r *Resolver) describeNet(info *hostInfo, err error) (string, string, bool) {
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var uaErr x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invErr x509.CertificateInvalidError
+	var recErr tls.RecordHeaderError
+	h := info.hostname
+	tlsHint := fmt.Sprintf("if %s uses a self-signed certificate set registries.%s.tls: insecure in %s, or disabled for plain HTTP", h, info.name, config.FileName)
+	switch {
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsTemporary || dnsErr.IsTimeout {
+			return fmt.Sprintf("cannot resolve %s (DNS temporarily failing)", h), "check your network connection and DNS", true
+		}
+		return fmt.Sprintf("host %s not found (DNS)", h), unreachHint(info), false
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("connection to %s refused", h), unreachHint(info), true
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return fmt.Sprintf("%s speaks plain HTTP, not HTTPS", h), fmt.Sprintf("set registries.%s.tls: disabled in %s", info.name, config.FileName), false
+	case errors.As(err, &recErr):
+		return fmt.Sprintf("TLS handshake with %s failed (not a TLS server?)", h), fmt.Sprintf("set registries.%s.tls: disabled in %s if it serves plain HTTP", info.name, config.FileName), false
+	case errors.As(err, &certErr), errors.As(err, &uaErr), errors.As(err, &hostErr), errors.As(err, &invErr):
+		return fmt.Sprintf("TLS certificate of %s not trusted: %s", h, r.red.clean(certText(err))), tlsHint, false
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.EPIPE):
+		return fmt.Sprintf("connection to %s closed unexpectedly", h), "retry later; check any proxy between you and the registry", true
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return fmt.Sprintf("no route to %s", h), unreachHint(info), false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Sprintf("connection to %s timed out", h), unreachHint(info), false
+	}
+	if strings.Contains(err.Error(), "tls:") || strings.Contains(err.Error(), "x509:") {
+		return fmt.Sprintf("TLS with %s failed: %s", h, r.red.clean(certText(err))), tlsHint, false
+	}
+	return fmt.Sprintf("cannot reach %s: %s", h, r.red.clean(netText(err))), unreachHint(info), true
+}
+
+// certText keeps the x509/tls part of an error.
+func certText(err error) string {
+	s := err.Error()
+	for _, p := range []string{"tls: ", "x509: "} {
+		if i := strings.Index(s, p); i >= 0 {
+			return s[i:]
+		}
+	}
+	return netText(err)
+}
+
+// netText keeps the innermost part of a net error ("connection reset by peer").
+func netText(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		return s[i+2:]
+	}
+	return s
+}
+
+func isNetErr(err error) bool {
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func isRefused(err error) bool { return err != nil && errors.Is(err, syscall.ECONNREFUSED) }
+
+func isDial(err error) bool {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return true
+	}
+	return strings.Contains(err.Error(), "dial tcp")
+}
+
+func backoff(base time.Duration, attempt int) time.Duration {
+	d := base << (attempt - 1)
+	if d > maxRetryDelay || d <= 0 {
+		d = maxRetryDelay
+	}
+	// ±20 % jitter so many lookups do not retry in lockstep.
+	return d - d/5 + time.Duration(rand.Int64N(int64(d/5)*2+1))
+}
+
+func roundDur(d time.Duration) time.Duration {
+	if d > time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(100 * time.Millisecond)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// infoFor returns what is known about a registry (configured or not).
+func (r *Resolver) infoFor(registry string) *hostInfo {
+	name := normRegistry(registry)
+	if i, ok := r.infos[name]; ok {
+		return i
+	}
+	i := &hostInfo{name: name, hostname: defaultHostname(name), loginFor: name, tls: config.TLSEnabled}
+	if h := r.merged[name]; hasCred(h) {
+		i.cred = credSource(h)
+	}
+	return i
+}
+
+func normRegistry(name string) string {
+	switch name {
+	case "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com", rcconfig.DockerRegistryAuth:
+		return imgref.DefaultRegistry
+	}
+	return name
+}
+
+func defaultHostname(name string) string {
+	if name == imgref.DefaultRegistry {
+		return rcconfig.DockerRegistryDNS
+	}
+	return name
+}
+
+func tlsConf(s string) rcconfig.TLSConf {
+	switch s {
+	case config.TLSInsecure:
+		return rcconfig.TLSInsecure
+	case config.TLSDisabled:
+		return rcconfig.TLSDisabled
+	}
+	return rcconfig.TLSEnabled
+}
+
+func hasCred(h *rcconfig.Host) bool {
+	return h != nil && (h.User != "" || h.Pass != "" || h.Token != "" || h.CredHelper != "")
+}
+
+func credSource(h *rcconfig.Host) string {
+	if h.CredHelper != "" {
+		return "credential helper " + h.CredHelper
+	}
+	return "the Docker config"
+}
+
+// ---- transport: per-lookup tracing and TLS modes ----
+
+type traceKey struct{}
+
+// trace records what the registry answered during one attempt.
+type trace struct {
+	host *hostState
+	prev *trace
+
+	mu         sync.Mutex
+	manifest   int // last status of a manifest request
+	lastStatus int // last status of any request
+	retryAfter time.Duration
+	netErr     error
+	responded  bool
+}
+
+func (t *trace) status() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.manifest
+}
+
+func (t *trace) lastStatusVal() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lastStatus
+}
+
+func (t *trace) retryAfterVal() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.retryAfter
+}
+
+type traceSnap struct {
+	status    int
+	netErr    error
+	responded bool
+}
+
+// last is the most recent attempt that recorded anything.
+func (t *trace) last() traceSnap {
+	for c := t; c != nil; c = c.prev {
+		c.mu.Lock()
+		s := traceSnap{status: c.manifest, netErr: c.netErr, responded: c.responded}
+		c.mu.Unlock()
+		if s.status != 0 || s.netErr != nil || s.responded {
+			return s
+		}
+	}
+	return traceSnap{}
+}
+
+func (t *trace) record(req *http.Request, resp *http.Response, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err != nil {
+		if req.Context().Err() == nil || isDial(err) {
+			t.netErr = err
+		}
+		return
+	}
+	t.responded = true
+	if t.host != nil {
+		t.host.answered.Store(true)
+	}
+	t.lastStatus = resp.StatusCode
+	if strings.Contains(req.URL.Path, "/manifests/") {
+		t.manifest = resp.StatusCode
+	}
+	if ra := resp.Header.Get("Retry-After"); ra != "" && resp.StatusCode >= 400 {
+		t.retryAfter = parseRetryAfter(ra)
+	}
+}
+
+func parseRetryAfter(s string) time.Duration {
+	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(s); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// transport routes requests to a verifying or an insecure transport by
+// host, and records answers in the request's trace. For traced requests
+// (lookups, which own their retries) it removes Retry-After from error
+// answers so regclient does not sleep on it; the lookup honours it instead.
+type transport struct {
+	base, insecure *http.Transport
+	insecureHosts  map[string]bool
+	requests, gets *atomic.Int64
+}
+
+func newTransport(o options, insecureHosts map[string]bool, requests, gets *atomic.Int64) *transport {
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	dialer := &net.Dialer{Timeout: o.lookupTimeout, KeepAlive: 30 * time.Second}
+	base.DialContext = dialer.DialContext
+	base.MaxIdleConnsPerHost = o.concurrency
+	// Lookups are bounded by their context; this only bounds requests that
+	// carry none (regclient's token requests) and must not fire first.
+	base.ResponseHeaderTimeout = 2*o.lookupTimeout + 5*time.Second
+	insecure := base.Clone()
+	insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //#nosec G402 -- registries.<name>.tls: insecure asks for it
+	return &transport{base: base, insecure: insecure, insecureHosts: insecureHosts, requests: requests, gets: gets}
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rt := t.base
+	if t.insecureHosts[req.URL.Host] {
+		rt = t.insecure
+	}
+	t.requests.Add(1)
+	if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/manifests/") {
+		t.gets.Add(1)
+	}
+	resp, err := rt.RoundTrip(req)
+	if tr, ok := req.Context().Value(traceKey{}).(*trace); ok {
+		tr.record(req, resp, err)
+		if resp != nil && resp.StatusCode >= 400 {
+			resp.Header.Del("Retry-After")
+		}
+	}
+	return resp, err
+}
