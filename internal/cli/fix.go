@@ -26,7 +26,8 @@ cannot be resolved are reported and left byte-identical; the rest are fixed.
 
 With --dry-run, fix prints a git-style unified diff and writes nothing.`,
 		Example: `  digestbot fix
-  digestbot fix ./services --dry-run | git apply --check`,
+  digestbot fix ./services
+  digestbot fix --dry-run | git apply --check   # diff paths are relative to PATH`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			out, _, err := runPlan(ctx, env, g, defaultPaths(args), rf)
