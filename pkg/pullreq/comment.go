@@ -1,0 +1,610 @@
+package pullreq
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-github/v75/github"
+
+	"github.com/digestbot/digestbot/pkg/report"
+)
+
+// FileLine names one line of one file (repository-relative path, 1-based line).
+type FileLine struct {
+	File string
+	Line int
+}
+
+func (fl FileLine) String() string { return fl.File + ":" + strconv.Itoa(fl.Line) }
+
+// CommentOptions configures Comment.
+type CommentOptions struct {
+	// HeadSHA is the pull request's head commit, which review comments
+	// attach to; "" means ask GitHub.
+	HeadSHA string
+	// DryRun reads from GitHub but writes nothing; Out says what would happen.
+	DryRun bool
+	// Out receives one line per step (nil discards).
+	Out io.Writer
+	// Annotations receives workflow commands (::warning …) when the token
+	// cannot write; normally the step's stdout.
+	Annotations io.Writer
+	// StepSummaryPath is $GITHUB_STEP_SUMMARY, appended to when the token
+	// cannot write.
+	StepSummaryPath string
+}
+
+// Summary comment actions.
+const (
+	SummaryCreated   = "created"
+	SummaryUpdated   = "updated"
+	SummaryUnchanged = "unchanged"
+	SummaryNone      = "none"
+)
+
+// CommentResult is what Comment found and did.
+type CommentResult struct {
+	// Findings are the findings on lines the pull request adds or changes.
+	Findings []report.Finding
+	// Checked counts those findings that are image references (not skipped).
+	Checked int
+	// NeedsAction and Errors count findings to report.
+	NeedsAction, Errors int
+	// ChangedFiles holds every file the pull request adds or modifies.
+	ChangedFiles map[string]bool
+	// Summary is created, updated, unchanged or none; SummaryURL its link.
+	Summary    string
+	SummaryURL string
+	// Suggestions counts suggestions posted; SuggestionsEdited those
+	// refreshed in place; SuggestionsKept those already there.
+	Suggestions, SuggestionsEdited, SuggestionsKept int
+	// Fallback is true when the token could not write and annotations and
+	// the step summary were used instead.
+	Fallback bool
+}
+
+// Comment reports the findings that sit on lines pull request number adds
+// or changes: it keeps one summary comment up to date (found by its marker,
+// edited in place, created only when there is something to say), and posts
+// one review with a suggestion block on each offending line, skipping lines
+// that already carry digestbot's suggestion. When the token cannot write
+// (pull requests from forks), it writes workflow annotations and appends to
+// the step summary instead.
+//
+// findings are every finding of a check over the checked-out head, with
+// repository-relative paths; fixed maps each line fix would change to the
+// line's full fixed text (without the newline).
+func Comment(ctx context.Context, client *github.Client, repo Repo, number int, opts CommentOptions, findings []report.Finding, fixed map[FileLine]string) (CommentResult, error) {
+	c := &commenter{gh: client, repo: repo, number: number, opts: opts, out: opts.Out}
+	if c.out == nil {
+		c.out = io.Discard
+	}
+	return c.run(ctx, findings, fixed)
+}
+
+type commenter struct {
+	gh     *github.Client
+	repo   Repo
+	number int
+	opts   CommentOptions
+	out    io.Writer
+}
+
+func (c *commenter) say(format string, args ...any) {
+	prefix := ""
+	if c.opts.DryRun {
+		prefix = "dry run: "
+	}
+	fmt.Fprintf(c.out, prefix+format+"\n", args...)
+}
+
+// suggestion is one line to fix, with the findings on it.
+type suggestion struct {
+	at       FileLine
+	text     string
+	findings []report.Finding
+}
+
+func (c *commenter) run(ctx context.Context, findings []report.Finding, fixed map[FileLine]string) (CommentResult, error) {
+	o, n := c.repo.Owner, c.repo.Name
+	res := CommentResult{ChangedFiles: map[string]bool{}}
+	head := c.opts.HeadSHA
+	if head == "" {
+		pr, _, err := c.gh.PullRequests.Get(ctx, o, n, c.number)
+		if err != nil {
+			return res, apiError(fmt.Sprintf("read pull request #%d", c.number), err, hintRead)
+		}
+		head = pr.GetHead().GetSHA()
+	}
+	changed, err := c.changedLines(ctx, res.ChangedFiles)
+	if err != nil {
+		return res, err
+	}
+
+	var reported []report.Finding
+	for _, f := range findings {
+		lines, ok := changed[f.File]
+		if !ok {
+			continue
+		}
+		text, ok := lines.at(f.Line)
+		if !ok {
+			continue
+		}
+		if text != nil && !strings.Contains(*text, f.Ref) {
+			c.say("warning: %s:%d: the pull request's line does not hold %s; run digestbot on the pull request's head commit (actions/checkout with ref: the head SHA)", f.File, f.Line, f.Ref)
+			continue
+		}
+		res.Findings = append(res.Findings, f)
+		if f.Status != report.Skipped {
+			res.Checked++
+		}
+		switch {
+		case f.Status == report.Error:
+			res.Errors++
+			reported = append(reported, f)
+		case f.Status.NeedsAction():
+			res.NeedsAction++
+			reported = append(reported, f)
+		}
+	}
+
+	// One suggestion per offending line.
+	var sugs []*suggestion
+	byLine := map[FileLine]*suggestion{}
+	for _, f := range reported {
+		if !f.Status.NeedsAction() {
+			continue
+		}
+		at := FileLine{f.File, f.Line}
+		text, ok := fixed[at]
+		if !ok {
+			continue
+		}
+		if s := byLine[at]; s != nil {
+			s.findings = append(s.findings, f)
+			continue
+		}
+		s := &suggestion{at: at, text: strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r"), findings: []report.Finding{f}}
+		byLine[at] = s
+		sugs = append(sugs, s)
+	}
+
+	body := summaryBody(res, reported, byLine)
+	if err := c.summary(ctx, &res, body); err != nil {
+		if !forbidden(err) {
+			return res, err
+		}
+		return c.fallback(res, reported, byLine, err)
+	}
+	if err := c.review(ctx, &res, head, sugs); err != nil {
+		if !forbidden(err) {
+			return res, err
+		}
+		return c.fallback(res, reported, byLine, err)
+	}
+	return res, nil
+}
+
+// lineSet is the head-side lines a file's patch adds, with their text;
+// all means every line (an added file GitHub shows no patch for).
+type lineSet struct {
+	all   bool
+	lines map[int]string
+}
+
+func (l lineSet) at(n int) (*string, bool) {
+	if l.all {
+		return nil, true
+	}
+	t, ok := l.lines[n]
+	return &t, ok
+}
+
+// changedLines lists the pull request's files and the lines each adds.
+func (c *commenter) changedLines(ctx context.Context, files map[string]bool) (map[string]lineSet, error) {
+	list, err := listAll(ctx, func(lo github.ListOptions) ([]*github.CommitFile, *github.Response, error) {
+		return c.gh.PullRequests.ListFiles(ctx, c.repo.Owner, c.repo.Name, c.number, &lo)
+	})
+	if err != nil {
+		return nil, apiError(fmt.Sprintf("list files of pull request #%d", c.number), err, hintRead)
+	}
+	out := map[string]lineSet{}
+	for _, f := range list {
+		if f.GetStatus() == "removed" {
+			continue
+		}
+		files[f.GetFilename()] = true
+		if f.Patch == nil {
+			if f.GetStatus() == "added" {
+				out[f.GetFilename()] = lineSet{all: true}
+			} else {
+				c.say("note: GitHub shows no diff for %s (too large or binary); its lines are not checked", f.GetFilename())
+			}
+			continue
+		}
+		out[f.GetFilename()] = lineSet{lines: AddedLines(f.GetPatch())}
+	}
+	return out, nil
+}
+
+// AddedLines parses a unified diff patch (GitHub's `patch` field) and
+// returns the new-side line numbers it adds, with their text.
+func AddedLines(patch string) map[int]string {
+	out := map[int]string{}
+	n := 0
+	for _, l := range strings.Split(patch, "\n") {
+		switch {
+		case strings.HasPrefix(l, "@@"):
+			n = hunkStart(l)
+		case n == 0:
+		case strings.HasPrefix(l, "+"):
+			out[n] = strings.TrimSuffix(l[1:], "\r")
+			n++
+		case strings.HasPrefix(l, " "):
+			n++
+		case l == "":
+			// An empty context line some tools emit without its space.
+			n++
+		}
+	}
+	return out
+}
+
+// hunkStart reads c from "@@ -a,b +c,d @@ …" (0 if malformed).
+func hunkStart(header string) int {
+	i := strings.Index(header, " +")
+	if i < 0 {
+		return 0
+	}
+	rest := header[i+2:]
+	end := strings.IndexAny(rest, ", ")
+	if end < 0 {
+		return 0
+	}
+	v, err := strconv.Atoi(rest[:end])
+	if err != nil || v < 0 {
+		return 0
+	}
+	if v == 0 {
+		// "+0,0": the file ends up empty; nothing added.
+		return 0
+	}
+	return v
+}
+
+// summary creates or edits the one summary comment.
+func (c *commenter) summary(ctx context.Context, res *CommentResult, body string) error {
+	o, n := c.repo.Owner, c.repo.Name
+	comments, err := listAll(ctx, func(lo github.ListOptions) ([]*github.IssueComment, *github.Response, error) {
+		return c.gh.Issues.ListComments(ctx, o, n, c.number, &github.IssueListCommentsOptions{ListOptions: lo})
+	})
+	if err != nil {
+		return apiError(fmt.Sprintf("list comments of pull request #%d", c.number), err, hintRead)
+	}
+	var ours *github.IssueComment
+	for _, cm := range comments {
+		if strings.Contains(cm.GetBody(), CommentMarker) {
+			ours = cm
+			break
+		}
+	}
+	switch {
+	case ours != nil && normalise(ours.GetBody()) == normalise(body):
+		res.Summary, res.SummaryURL = SummaryUnchanged, ours.GetHTMLURL()
+		c.say("summary comment is up to date: %s", ours.GetHTMLURL())
+	case ours != nil:
+		res.Summary, res.SummaryURL = SummaryUpdated, ours.GetHTMLURL()
+		if c.opts.DryRun {
+			c.say("would update the summary comment %s:\n%s", ours.GetHTMLURL(), body)
+			return nil
+		}
+		cm, _, err := c.gh.Issues.EditComment(ctx, o, n, ours.GetID(), &github.IssueComment{Body: github.Ptr(body)})
+		if err != nil {
+			return apiError("update the summary comment", err, hintPulls)
+		}
+		res.SummaryURL = cm.GetHTMLURL()
+		c.say("updated the summary comment: %s", res.SummaryURL)
+	case res.Checked == 0 && res.NeedsAction == 0 && res.Errors == 0:
+		res.Summary = SummaryNone
+		c.say("no image references on lines pull request #%d changes", c.number)
+	default:
+		res.Summary = SummaryCreated
+		if c.opts.DryRun {
+			c.say("would post a summary comment on #%d:\n%s", c.number, body)
+			return nil
+		}
+		cm, _, err := c.gh.Issues.CreateComment(ctx, o, n, c.number, &github.IssueComment{Body: github.Ptr(body)})
+		if err != nil {
+			return apiError("post the summary comment", err, hintPulls)
+		}
+		res.SummaryURL = cm.GetHTMLURL()
+		c.say("posted the summary comment: %s", res.SummaryURL)
+	}
+	return nil
+}
+
+// review posts one review with the new suggestions, and refreshes in place
+// those of digestbot's suggestions whose fix changed.
+func (c *commenter) review(ctx context.Context, res *CommentResult, head string, sugs []*suggestion) error {
+	if len(sugs) == 0 {
+		return nil
+	}
+	o, n := c.repo.Owner, c.repo.Name
+	existing, err := listAll(ctx, func(lo github.ListOptions) ([]*github.PullRequestComment, *github.Response, error) {
+		return c.gh.PullRequests.ListComments(ctx, o, n, c.number, &github.PullRequestListCommentsOptions{ListOptions: lo})
+	})
+	if err != nil {
+		return apiError(fmt.Sprintf("list review comments of pull request #%d", c.number), err, hintRead)
+	}
+	ours := map[FileLine]*github.PullRequestComment{}
+	for _, cm := range existing {
+		if cm.Line == nil || !strings.Contains(cm.GetBody(), SuggestionMarker) {
+			continue // outdated (no line any more) or not ours
+		}
+		at := FileLine{cm.GetPath(), cm.GetLine()}
+		if ours[at] == nil {
+			ours[at] = cm
+		}
+	}
+	var drafts []*github.DraftReviewComment
+	for _, s := range sugs {
+		body := suggestionBody(s)
+		if cm := ours[s.at]; cm != nil {
+			if normalise(cm.GetBody()) == normalise(body) {
+				res.SuggestionsKept++
+				continue
+			}
+			res.SuggestionsEdited++
+			if c.opts.DryRun {
+				c.say("would refresh the suggestion on %s", s.at)
+				continue
+			}
+			if _, _, err := c.gh.PullRequests.EditComment(ctx, o, n, cm.GetID(), &github.PullRequestComment{Body: github.Ptr(body)}); err != nil {
+				return apiError("refresh the suggestion on "+s.at.String(), err, hintPulls)
+			}
+			c.say("refreshed the suggestion on %s", s.at)
+			continue
+		}
+		drafts = append(drafts, &github.DraftReviewComment{
+			Path: github.Ptr(s.at.File), Line: github.Ptr(s.at.Line), Side: github.Ptr("RIGHT"), Body: github.Ptr(body),
+		})
+	}
+	if res.SuggestionsKept > 0 {
+		c.say("%d %s already on the pull request", res.SuggestionsKept, plural(res.SuggestionsKept, "suggestion is", "suggestions are"))
+	}
+	if len(drafts) == 0 {
+		return nil
+	}
+	res.Suggestions = len(drafts)
+	if c.opts.DryRun {
+		for _, d := range drafts {
+			c.say("would suggest on %s:%d:\n%s", d.GetPath(), d.GetLine(), d.GetBody())
+		}
+		return nil
+	}
+	body := fmt.Sprintf("digestbot suggests pinning %d image %s on lines this pull request changes. "+
+		"Apply each suggestion with one click, or run `digestbot fix` locally.",
+		len(drafts), plural(len(drafts), "reference", "references"))
+	_, _, err = c.gh.PullRequests.CreateReview(ctx, o, n, c.number, &github.PullRequestReviewRequest{
+		CommitID: github.Ptr(head), Body: github.Ptr(body), Event: github.Ptr("COMMENT"), Comments: drafts,
+	})
+	if err != nil {
+		return apiError(fmt.Sprintf("post review suggestions on #%d", c.number), err, hintPulls)
+	}
+	c.say("posted %d %s", len(drafts), plural(len(drafts), "suggestion", "suggestions"))
+	return nil
+}
+
+func suggestionBody(s *suggestion) string {
+	var b strings.Builder
+	b.WriteString(SuggestionMarker + "\n")
+	for _, f := range s.findings {
+		fmt.Fprintf(&b, "%s %s: %s\n", statusWord(f.Status), code(f.Ref), findingText(f))
+	}
+	fence := fenceFor(s.text)
+	fmt.Fprintf(&b, "\n%ssuggestion\n%s\n%s\n", fence, s.text, fence)
+	return b.String()
+}
+
+// statusWord is a status, loud when the fix changes the image that runs.
+func statusWord(s report.Status) string {
+	if s.ChangesImage() {
+		return "⚠️ **" + string(s) + "**"
+	}
+	return "**" + string(s) + "**"
+}
+
+// findingText says what is wrong and what the fix does, for people.
+func findingText(f report.Finding) string {
+	resolved := report.Deref(f.Resolved)
+	pinTo := ""
+	if resolved != "" {
+		pinTo = " " + code(shortDigest(resolved))
+	}
+	msg := ""
+	if f.Message != "" {
+		msg = " (" + escapeMD(f.Message) + ")"
+	}
+	switch f.Status {
+	case report.Unpinned:
+		return "the tag is not pinned; pin it to the digest it points to today" + pinTo + "."
+	case report.Stale:
+		return "the tag has moved since it was pinned; refresh the pin to" + pinTo + "."
+	case report.Platform:
+		return "the pin names one platform's image" + msg + "; pin the multi-platform index" + pinTo + "."
+	case report.ImageID:
+		return "the pin is an image ID, not a manifest digest; pin" + pinTo + "."
+	case report.Mismatch:
+		return "the pinned digest belongs to another tag" + msg + "; **the image that runs changes** when it is pinned to what the tag names" + pinTo + "."
+	case report.Missing:
+		return "the pinned digest does not exist in the registry" + msg + "; **the image that runs changes** when it is pinned to what the tag names" + pinTo + "."
+	case report.Error:
+		return "could not be checked" + msg + "."
+	}
+	return escapeMD(f.Message)
+}
+
+// summaryBody renders the summary comment.
+func summaryBody(res CommentResult, reported []report.Finding, fixable map[FileLine]*suggestion) string {
+	var b strings.Builder
+	b.WriteString(CommentMarker + "\n")
+	b.WriteString(summaryMarkdown(res, reported, fixable))
+	return b.String()
+}
+
+func summaryMarkdown(res CommentResult, reported []report.Finding, fixable map[FileLine]*suggestion) string {
+	var b strings.Builder
+	b.WriteString("### 📌 digestbot: container images on changed lines\n\n")
+	if len(reported) == 0 {
+		b.WriteString("All image references on changed lines are pinned ✅\n\n")
+		fmt.Fprintf(&b, "Checked %d image %s on lines this pull request adds or changes.\n", res.Checked, plural(res.Checked, "reference", "references"))
+		return b.String()
+	}
+	parts := []string{}
+	if res.NeedsAction > 0 {
+		parts = append(parts, fmt.Sprintf("**%d** %s a digest pin", res.NeedsAction, plural(res.NeedsAction, "needs", "need")))
+	}
+	if res.Errors > 0 {
+		parts = append(parts, fmt.Sprintf("**%d** could not be checked", res.Errors))
+	}
+	fmt.Fprintf(&b, "Of %d image %s on lines this pull request adds or changes, %s. "+
+		"A tag can be moved by whoever can push to its registry; a digest names one exact image.\n\n",
+		res.Checked, plural(res.Checked, "reference", "references"), strings.Join(parts, " and "))
+	var loud []report.Finding
+	for _, f := range reported {
+		if f.Status.ChangesImage() {
+			loud = append(loud, f)
+		}
+	}
+	if len(loud) > 0 {
+		b.WriteString("> [!WARNING]\n")
+		for _, f := range loud {
+			fmt.Fprintf(&b, "> ⚠️ %s %s: %s\n>\n", code(fmt.Sprintf("%s:%d", f.File, f.Line)), code(f.Ref), findingText(f))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("| Line | Reference | Status | Fix |\n| --- | --- | --- | --- |\n")
+	for _, f := range reported {
+		fix := "—"
+		switch {
+		case f.Status == report.Error:
+			fix = "could not be checked: " + escapeMD(f.Message)
+		case f.Resolved != nil:
+			fix = "pin to " + codeCell(shortDigest(*f.Resolved))
+			if fixable[FileLine{f.File, f.Line}] != nil {
+				fix += " (suggested below)"
+			}
+		}
+		status := string(f.Status)
+		if f.Status.ChangesImage() {
+			status = "⚠️ " + status
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", codeCell(fmt.Sprintf("%s:%d", f.File, f.Line)), codeCell(f.Ref), status, fix)
+	}
+	if len(fixable) > 0 {
+		b.WriteString("\nApply the suggestions on each line, or run `digestbot fix` to pin them all at once.\n\n")
+		b.WriteString("<sub>digestbot updates this comment on every push.</sub>\n")
+	} else {
+		b.WriteString("\nRun `digestbot fix` to pin them all at once.\n")
+	}
+	return b.String()
+}
+
+// fallback reports through workflow annotations and the step summary when
+// the token cannot comment (a pull request from a fork).
+func (c *commenter) fallback(res CommentResult, reported []report.Finding, fixable map[FileLine]*suggestion, cause error) (CommentResult, error) {
+	res.Fallback = true
+	res.Summary, res.SummaryURL = SummaryNone, ""
+	res.Suggestions, res.SuggestionsEdited = 0, 0
+	c.say("the token cannot comment on #%d (%v); reporting through workflow annotations and the job summary instead", c.number, cause)
+	if c.opts.Annotations != nil {
+		for _, f := range reported {
+			level := "warning"
+			if f.Status == report.Error {
+				level = "error"
+			}
+			msg := fmt.Sprintf("%s %s: %s", f.Status, f.Ref, plainText(f))
+			if s := fixable[FileLine{f.File, f.Line}]; s != nil {
+				msg += "\nSuggested line:\n" + s.text
+			}
+			fmt.Fprintf(c.opts.Annotations, "::%s file=%s,line=%d,title=%s::%s\n",
+				level, escapeProperty(f.File), f.Line, escapeProperty("digestbot: "+string(f.Status)), escapeData(msg))
+		}
+	}
+	if c.opts.StepSummaryPath != "" {
+		var md strings.Builder
+		md.WriteString(summaryMarkdown(res, reported, nil))
+		if len(fixable) > 0 {
+			var keys []FileLine
+			for k := range fixable {
+				keys = append(keys, k)
+			}
+			sort.Slice(keys, func(i, j int) bool {
+				if keys[i].File != keys[j].File {
+					return keys[i].File < keys[j].File
+				}
+				return keys[i].Line < keys[j].Line
+			})
+			md.WriteString("\n#### Fixed lines\n\n")
+			for _, k := range keys {
+				s := fixable[k]
+				fence := fenceFor(s.text)
+				fmt.Fprintf(&md, "%s\n\n%s\n%s\n%s\n\n", code(k.String()), fence, s.text, fence)
+			}
+		}
+		f, err := os.OpenFile(c.opts.StepSummaryPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return res, fmt.Errorf("write the job summary (GITHUB_STEP_SUMMARY): %w", err)
+		}
+		_, werr := io.WriteString(f, md.String()+"\n")
+		if err := f.Close(); werr == nil {
+			werr = err
+		}
+		if werr != nil {
+			return res, fmt.Errorf("write the job summary (GITHUB_STEP_SUMMARY): %w", werr)
+		}
+	}
+	return res, nil
+}
+
+// plainText is findingText without Markdown, for annotations.
+func plainText(f report.Finding) string {
+	resolved := shortDigest(report.Deref(f.Resolved))
+	msg := ""
+	if f.Message != "" {
+		msg = " (" + f.Message + ")"
+	}
+	switch f.Status {
+	case report.Unpinned:
+		return "not pinned to a digest; pin it to " + resolved + " (digestbot fix)"
+	case report.Stale:
+		return "the tag has moved since it was pinned; refresh the pin to " + resolved
+	case report.Platform:
+		return "the pin names one platform's image" + msg + "; pin the index " + resolved
+	case report.ImageID:
+		return "the pin is an image ID, not a manifest digest; pin " + resolved
+	case report.Mismatch:
+		return "the pinned digest belongs to another tag" + msg + "; pinning to " + resolved + " CHANGES THE IMAGE THAT RUNS"
+	case report.Missing:
+		return "the pinned digest does not exist" + msg + "; pinning to " + resolved + " CHANGES THE IMAGE THAT RUNS"
+	case report.Error:
+		return "could not be checked" + msg
+	}
+	return f.Message
+}
+
+// escapeData escapes a workflow command's message.
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// escapeProperty escapes a workflow command's property value.
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}

@@ -1,0 +1,189 @@
+// Package pullreq publishes digestbot's results on GitHub through go-github:
+// one branch with one commit and one pull request that pins every image
+// (Publish), and a summary comment plus review suggestions on a pull request
+// that adds unpinned images (Comment). It receives computed results; it
+// never scans or resolves anything itself.
+package pullreq
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v75/github"
+)
+
+// Hidden markers digestbot puts in what it writes, to find it again.
+const (
+	PRMarker         = "<!-- digestbot:pin-digests -->"
+	CommentMarker    = "<!-- digestbot:comment -->"
+	SuggestionMarker = "<!-- digestbot:suggestion -->"
+)
+
+// Repo names a GitHub repository.
+type Repo struct {
+	Owner, Name string
+}
+
+func (r Repo) String() string { return r.Owner + "/" + r.Name }
+
+// ParseRepo reads "owner/name", as in GITHUB_REPOSITORY.
+func ParseRepo(s string) (Repo, error) {
+	owner, name, ok := strings.Cut(strings.TrimSpace(s), "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return Repo{}, fmt.Errorf("repository %q is not owner/name", s)
+	}
+	return Repo{Owner: owner, Name: name}, nil
+}
+
+// ClientOption tunes NewClient.
+type ClientOption func(*clientConfig)
+
+type clientConfig struct {
+	httpClient *http.Client
+	retry      RetryPolicy
+}
+
+// WithHTTPClient sends requests through hc's transport (and timeout).
+func WithHTTPClient(hc *http.Client) ClientOption {
+	return func(c *clientConfig) { c.httpClient = hc }
+}
+
+// WithRetry sets how rate limits are waited out.
+func WithRetry(p RetryPolicy) ClientOption {
+	return func(c *clientConfig) { c.retry = p }
+}
+
+// DefaultAPIURL is GitHub.com's REST API root.
+const DefaultAPIURL = "https://api.github.com"
+
+// NewClient returns a go-github client for apiURL (GITHUB_API_URL; empty
+// means GitHub.com; a GitHub Enterprise Server root such as
+// https://ghe.example.com/api/v3 works as is) that authenticates with token
+// (none when empty) and waits out rate limits as GitHub asks, bounded by
+// the retry policy. The token is only ever sent in the Authorization header.
+func NewClient(ctx context.Context, token, apiURL string, opts ...ClientOption) (*github.Client, error) {
+	_ = ctx // reserved: clients are not bound to a context
+	cfg := clientConfig{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	hc := &http.Client{Timeout: 60 * time.Second}
+	if cfg.httpClient != nil {
+		c := *cfg.httpClient
+		hc = &c
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc.Transport = &retryTransport{base: base, policy: cfg.retry.withDefaults()}
+	client := github.NewClient(hc)
+	if token != "" {
+		client = client.WithAuthToken(token)
+	}
+	apiURL = strings.TrimSpace(apiURL)
+	if apiURL == "" || strings.TrimSuffix(apiURL, "/") == DefaultAPIURL {
+		return client, nil
+	}
+	u, err := url.Parse(apiURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("GITHUB_API_URL %q is not an http(s) URL such as https://ghe.example.com/api/v3", apiURL)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	up := *u
+	if strings.HasSuffix(up.Path, "/api/v3/") {
+		up.Path = strings.TrimSuffix(up.Path, "v3/") + "uploads/"
+	}
+	client.BaseURL, client.UploadURL = u, &up
+	return client, nil
+}
+
+// BlobSHA is git's object name for a file holding content, so digestbot can
+// tell whether a branch already holds a file without uploading it.
+func BlobSHA(content []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(content))
+	h.Write(content)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// listAll fetches every page of a list.
+func listAll[T any](ctx context.Context, fetch func(github.ListOptions) ([]T, *github.Response, error)) ([]T, error) {
+	var all []T
+	opts := github.ListOptions{PerPage: 100}
+	for {
+		items, resp, err := fetch(opts)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if resp == nil || resp.NextPage == 0 {
+			return all, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// statusOf returns the HTTP status of a go-github error (0 when none).
+func statusOf(err error) int {
+	var er *github.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
+}
+
+// isRateLimit reports whether err is a primary or secondary rate limit.
+func isRateLimit(err error) bool {
+	var rl *github.RateLimitError
+	var ab *github.AbuseRateLimitError
+	return errors.As(err, &rl) || errors.As(err, &ab)
+}
+
+// forbidden reports a permission refusal (not a rate limit): 403, or the
+// 404 GitHub answers when a token may not see or write something.
+func forbidden(err error) bool {
+	if isRateLimit(err) {
+		return false
+	}
+	s := statusOf(err)
+	return s == http.StatusForbidden || s == http.StatusNotFound
+}
+
+// apiError turns a go-github error into one clear line: what failed, what
+// GitHub said, and what to do. hint names the permission the step needs.
+func apiError(what string, err error, hint string) error {
+	var rl *github.RateLimitError
+	if errors.As(err, &rl) {
+		return fmt.Errorf("%s: GitHub API rate limit exhausted until %s; digestbot waited as long as it may; run again after that: %w",
+			what, rl.Rate.Reset.UTC().Format(time.RFC3339), err)
+	}
+	var ab *github.AbuseRateLimitError
+	if errors.As(err, &ab) {
+		return fmt.Errorf("%s: GitHub secondary rate limit (retry after %s); digestbot waited as long as it may; run again later: %w",
+			what, ab.GetRetryAfter().Round(time.Second), err)
+	}
+	if s := statusOf(err); (s == http.StatusForbidden || s == http.StatusNotFound || s == http.StatusUnauthorized) && hint != "" {
+		return fmt.Errorf("%s: %w; %s", what, err, hint)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Permission hints.
+const (
+	hintContents = "the token needs `contents: write` (workflow permissions) to push the branch"
+	hintPulls    = "the token needs `pull-requests: write`; in an organisation also allow GitHub Actions to create pull requests (Settings → Actions → General)"
+	hintRead     = "check GITHUB_REPOSITORY and that the token can read the repository"
+)
