@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -48,6 +49,9 @@ Exit codes: 0 all ok, 1 something needs action, 2 an error.`,
 			}
 			if err != nil {
 				return err
+			}
+			if err := writeGitHubOutput(env, statusCounts(out.Findings, len(out.Problems))); err != nil {
+				fmt.Fprintf(env.Stderr, "digestbot: cannot write GITHUB_OUTPUT: %v\n", err)
 			}
 			return verdict(env, out.Findings, out.Problems)
 		},
@@ -96,4 +100,28 @@ func sarifRoot(paths []string) string {
 		return dirOf(paths[0])
 	}
 	return paths[0]
+}
+
+// statusCounts are check's Action outputs: one count per status, plus
+// needs-action and errors (ref errors and unreadable files).
+func statusCounts(findings []report.Finding, problems int) map[string]string {
+	counts := map[report.Status]int{}
+	action := 0
+	for _, f := range findings {
+		counts[f.Status]++
+		if f.Status.NeedsAction() {
+			action++
+		}
+	}
+	kv := map[string]string{
+		"findings":     strconv.Itoa(len(findings)),
+		"needs-action": strconv.Itoa(action),
+		"errors":       strconv.Itoa(counts[report.Error] + problems),
+	}
+	for _, st := range report.AllStatuses {
+		if st != report.Error {
+			kv[string(st)] = strconv.Itoa(counts[st])
+		}
+	}
+	return kv
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -66,7 +67,11 @@ With --dry-run, fix prints a git-style unified diff and writes nothing.`,
 				}
 			}
 			warnImageChanges(env, out.Files, dryRun)
-			fmt.Fprintln(summary, fixSummary(out, dryRun, errs))
+			line, kv := fixSummary(out, dryRun, errs)
+			fmt.Fprintln(summary, line)
+			if err := writeGitHubOutput(env, kv); err != nil {
+				fmt.Fprintf(env.Stderr, "digestbot: cannot write GITHUB_OUTPUT: %v\n", err)
+			}
 			if errs > 0 {
 				return errReported
 			}
@@ -116,7 +121,8 @@ func warnImageChanges(env *Env, files []pin.FileChange, dryRun bool) {
 	}
 }
 
-func fixSummary(out *pin.Outcome, dryRun bool, errs int) string {
+// fixSummary returns the summary line and the same counts as Action outputs.
+func fixSummary(out *pin.Outcome, dryRun bool, errs int) (string, map[string]string) {
 	var pinned, refreshed, skipped int
 	for _, fc := range out.Files {
 		for _, c := range fc.Changes {
@@ -140,5 +146,9 @@ func fixSummary(out *pin.Outcome, dryRun bool, errs int) string {
 	if len(out.Files) == 1 {
 		files = "file"
 	}
-	return fmt.Sprintf("%spinned %d, refreshed %d, skipped %d, errors %d (%d %s changed)", prefix, pinned, refreshed, skipped, errs, len(out.Files), files)
+	kv := map[string]string{
+		"pinned": strconv.Itoa(pinned), "refreshed": strconv.Itoa(refreshed), "skipped": strconv.Itoa(skipped),
+		"errors": strconv.Itoa(errs), "files": strconv.Itoa(len(out.Files)),
+	}
+	return fmt.Sprintf("%spinned %d, refreshed %d, skipped %d, errors %d (%d %s changed)", prefix, pinned, refreshed, skipped, errs, len(out.Files), files), kv
 }

@@ -253,3 +253,25 @@ func TestForbidden(t *testing.T) {
 		t.Errorf("stderr: %s", stderr)
 	}
 }
+
+// TestActionOutputs: check and fix write their counts to $GITHUB_OUTPUT for
+// the Action's outputs.
+func TestActionOutputs(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, testregistry.New(t))
+	w.push("index library/node:20")
+	w.write(map[string]string{".digestbot.yaml": defaultConfig, "Dockerfile": "FROM node:20\nFROM node:20\nFROM scratch\nFROM x:${V}\n"})
+	out := filepath.Join(t.TempDir(), "output")
+	w.env = map[string]string{"GITHUB_OUTPUT": out}
+	w.mustRun(1, "check", "$ROOT")
+	w.mustRun(0, "fix", "$ROOT")
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"unpinned=2\n", "needs-action=2\n", "skipped=1\n", "findings=3\n", "pinned=2\n", "refreshed=0\n", "files=1\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("GITHUB_OUTPUT lacks %q:\n%s", want, b)
+		}
+	}
+}

@@ -37,6 +37,8 @@ type world struct {
 	digests map[string]string
 	// tags maps REPO:TAG to the digest the tag points to now.
 	tags map[string]string
+	// env is the CLI's environment (GITHUB_OUTPUT…); empty by default.
+	env map[string]string
 }
 
 func newWorld(t *testing.T, reg *testregistry.Registry) *world {
@@ -166,7 +168,7 @@ func (w *world) run(args ...string) (stdout, stderr string, code int) {
 	}
 	env := cli.Env{
 		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
-		Getenv: func(string) string { return "" },
+		Getenv: func(k string) string { return w.env[k] },
 	}
 	code = cli.Main(context.Background(), args, env)
 	return out.String(), errb.String(), code
