@@ -1,0 +1,152 @@
+package scan
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/digestbot/digestbot/pkg/config"
+	"github.com/digestbot/digestbot/pkg/report"
+)
+
+// tree writes files (path → content) under a new temp folder.
+func tree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, c := range files {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func refsOf(res *Result) []string {
+	var out []string
+	for _, fd := range res.Findings() {
+		out = append(out, fd.File+" "+string(fd.Status)+" "+fd.Ref)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestScanWalk(t *testing.T) {
+	t.Parallel()
+	root := tree(t, map[string]string{
+		"Dockerfile":            "FROM node:20\n",
+		"svc/api.Dockerfile":    "FROM golang:1.23 AS build\nFROM scratch\n",
+		"vendor/x/Dockerfile":   "FROM excluded:1\n",
+		"a/testdata/Dockerfile": "FROM excluded:2\n",
+		".git/Dockerfile":       "FROM git:1\n",
+		"main.go":               "package main // FROM not:this\n",
+		"README.md":             "FROM not:this\n",
+		"compose.yaml":          "services:\n  web:\n    image: nginx:1.27\n  bb:\n    image: busybox:1\n",
+		"deploy/app.yaml":       "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: redis:7\n",
+		"deploy/values.yaml":    "image: not-a-ref:1\n",
+		"pinned/Dockerfile":     "FROM alpine:3@sha256:" + strings.Repeat("a", 64) + "\n",
+	})
+	cfg, err := config.Parse([]byte("exclude: [\"vendor/**\", \"**/testdata/**\"]\nignore: [busybox]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Scan(context.Background(), root, Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(refsOf(res), "\n")
+	want := strings.Join([]string{
+		"Dockerfile unpinned node:20",
+		"compose.yaml skipped busybox:1",
+		"compose.yaml unpinned nginx:1.27",
+		"deploy/app.yaml unpinned redis:7",
+		"pinned/Dockerfile pinned alpine:3@sha256:" + strings.Repeat("a", 64),
+		"svc/api.Dockerfile unpinned golang:1.23",
+	}, "\n")
+	if got != want {
+		t.Errorf("refs:\n%s\nwant:\n%s", got, want)
+	}
+	if len(res.Problems) != 0 {
+		t.Errorf("problems: %v", res.Problems)
+	}
+	for _, f := range res.Files {
+		if f.Root != root || !strings.HasPrefix(f.Abs, root) {
+			t.Errorf("%s: root %q abs %q", f.Path, f.Root, f.Abs)
+		}
+	}
+}
+
+func TestScanSingleFile(t *testing.T) {
+	t.Parallel()
+	root := tree(t, map[string]string{"d/Dockerfile.dev": "FROM node:20\n"})
+	res, err := Scan(context.Background(), filepath.Join(root, "d", "Dockerfile.dev"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := refsOf(res); len(got) != 1 || got[0] != "Dockerfile.dev unpinned node:20" {
+		t.Errorf("refs = %v", got)
+	}
+	if _, err := Scan(context.Background(), filepath.Join(root, "nope"), Options{}); err == nil {
+		t.Error("scanning a missing path succeeded")
+	}
+}
+
+func TestScanHostileFiles(t *testing.T) {
+	t.Parallel()
+	outside := tree(t, map[string]string{"Dockerfile": "FROM outside:1\n"})
+	root := tree(t, map[string]string{
+		"ok/Dockerfile":     "FROM node:20\n",
+		"bin/Dockerfile":    "FROM a\x00\x01\x02",
+		"bad/compose.yaml":  "services:\n  web:\n    image: [unclosed\n",
+		"huge/Dockerfile":   "FROM node:20\n" + strings.Repeat("#", MaxFileSize),
+		"locked/Dockerfile": "FROM locked:1\n",
+		"fifo/README":       "a named pipe called Dockerfile lives here\n",
+	})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Symlinks are never followed: not to a file outside, not to a folder
+	// outside, not in a loop.
+	must(os.Symlink(filepath.Join(outside, "Dockerfile"), filepath.Join(root, "Dockerfile")))
+	must(os.Symlink(outside, filepath.Join(root, "out")))
+	must(os.Symlink(root, filepath.Join(root, "loop")))
+	must(syscall.Mkfifo(filepath.Join(root, "fifo", "Dockerfile"), 0o644))
+	must(os.Chmod(filepath.Join(root, "locked", "Dockerfile"), 0))
+	res, err := Scan(context.Background(), root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := refsOf(res); strings.Join(got, ",") != "ok/Dockerfile unpinned node:20" && !(os.Geteuid() == 0 && len(got) == 2) {
+		t.Errorf("refs = %v", got)
+	}
+	want := map[string]string{
+		"bin/Dockerfile":   "not a text file",
+		"bad/compose.yaml": "cannot parse as compose",
+		"huge/Dockerfile":  "larger than",
+	}
+	if os.Geteuid() != 0 {
+		want["locked/Dockerfile"] = "permission denied"
+	}
+	got := map[string]report.Problem{}
+	for _, p := range res.Problems {
+		got[p.File] = p
+	}
+	for f, msg := range want {
+		if !strings.Contains(got[f].String(), msg) {
+			t.Errorf("problem for %s = %q, want it to mention %q", f, got[f].String(), msg)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("problems = %v", res.Problems)
+	}
+}
