@@ -564,9 +564,7 @@ func yamlFinishRefs(src []byte, refs []Ref) []Ref {
 // indentation and "- " sequence markers) is key, optionally quoted; top
 // reports whether such a line starts at column 1 (a top-level key).
 func yamlKeyLine(src []byte, key string) (found, top bool) {
-	if bytes.HasPrefix(src, yamlBOM) {
-		src = src[len(yamlBOM):]
-	}
+	src = bytes.TrimPrefix(src, yamlBOM)
 	for len(src) > 0 {
 		line := src
 		if i := bytes.IndexByte(src, '\n'); i >= 0 {

@@ -177,6 +177,9 @@ func TestBasicAuth(t *testing.T) {
 
 	dockerConfig(t, `{"auths": {}}`)
 	stdout, stderr := w.mustRun(2, "check", "$ROOT")
+	if strings.Contains(stdout+stderr, "s3cret") {
+		t.Error("secret in output")
+	}
 	if !strings.Contains(stderr, "unauthorized") || !strings.Contains(stderr, "docker login") {
 		t.Errorf("without credentials: %s", stderr)
 	}
