@@ -53,11 +53,12 @@ Exit codes: 0 all ok, 1 something needs action, 2 an error.`,
 			if err := writeGitHubOutput(env, statusCounts(out.Findings, len(out.Problems))); err != nil {
 				fmt.Fprintf(env.Stderr, "digestbot: cannot write GITHUB_OUTPUT: %v\n", err)
 			}
-			return verdict(env, out.Findings, out.Problems)
+			return needsAttention(env, out.Attention, verdict(env, out.Findings, out.Problems))
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or sarif")
 	rf = addResolveFlags(cmd)
+	rf.platforms = true
 	return cmd
 }
 

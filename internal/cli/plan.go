@@ -17,6 +17,9 @@ type resolveFlags struct {
 	concurrency int
 	timeout     time.Duration
 	lookup      time.Duration
+	// platforms asks runPlan to check the config's required platforms
+	// (check sets it).
+	platforms bool
 }
 
 func addResolveFlags(cmd *cobra.Command) *resolveFlags {
@@ -30,6 +33,10 @@ func addResolveFlags(cmd *cobra.Command) *resolveFlags {
 // newDiagnoser, when set (by the diagnostics code), explains pins that
 // differ from their tag; without it they are all stale.
 var newDiagnoser func(*resolve.Resolver, *config.Config) pin.Diagnoser
+
+// checkPlatforms, when set (by the diagnostics code), checks that every
+// resolved tag provides the config's required platforms, adding to out.
+var checkPlatforms func(ctx context.Context, d pin.Diagnoser, cfg *config.Config, out *pin.Outcome)
 
 // runPlan scans paths, resolves every unique tag once and decides a verdict
 // per reference. It writes nothing.
@@ -77,6 +84,9 @@ func runPlan(ctx context.Context, env *Env, g *globalFlags, paths []string, rf *
 			return nil, nil, ctx.Err()
 		}
 		return nil, nil, &exitError{code: ExitError, msg: fmt.Sprintf("registry work did not finish within --timeout %s: %v", rf.timeout, err)}
+	}
+	if rf.platforms && checkPlatforms != nil && len(cfg.Platforms) > 0 {
+		checkPlatforms(runCtx, po.Diagnoser, cfg, out)
 	}
 	out.Problems = append(s.problems, out.Problems...)
 	return out, cfg, nil

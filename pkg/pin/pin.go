@@ -53,4 +53,8 @@ type Outcome struct {
 	// Problems holds errors not tied to one reference (unparsable files…);
 	// ref-level errors are findings with status error.
 	Problems []report.Problem
+	// Attention holds what needs action without being a finding's status
+	// (a tag whose index lacks a required platform): check prints it on
+	// stderr and exits 1.
+	Attention []report.Problem
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/digestbot/digestbot/pkg/imgref"
 	"github.com/digestbot/digestbot/pkg/report"
@@ -82,6 +83,60 @@ func Run(ctx context.Context, files []*scan.File, opts Options) (*Outcome, error
 	}
 	diagnoses := map[pair]Diagnosis{}
 	describeOnly := map[pair]string{}
+	if opts.Diagnoser != nil {
+		// Diagnoses wait on registries: run them concurrently before the
+		// verdicts (which then read the maps), a few at a time.
+		describer, _ := opts.Diagnoser.(DigestOnlyDescriber)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, diagnoseConcurrency)
+		start := func(f func()) {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				f()
+			}()
+		}
+		queued := map[pair]bool{}
+		for _, f := range files {
+			for _, r := range f.Refs {
+				p := r.Parsed
+				if r.Skip != "" || p.Digest == "" {
+					continue
+				}
+				if p.Tag == "" {
+					key := pair{resolve.Key{Registry: p.Registry, Repository: p.Repository}, p.Digest}
+					if describer == nil || queued[key] {
+						continue
+					}
+					queued[key] = true
+					start(func() {
+						msg := describer.DescribeDigest(ctx, p.Registry, p.Repository, p.Digest)
+						mu.Lock()
+						describeOnly[key] = msg
+						mu.Unlock()
+					})
+					continue
+				}
+				k := KeyOf(p)
+				res := results[k]
+				key := pair{k, p.Digest}
+				if res.Err != nil || res.Digest == "" || p.Digest == res.Digest || !imgref.ValidDigest(p.Digest) || queued[key] {
+					continue
+				}
+				queued[key] = true
+				start(func() {
+					dg := opts.Diagnoser.Diagnose(ctx, k, res, p.Digest)
+					mu.Lock()
+					diagnoses[key] = dg
+					mu.Unlock()
+				})
+			}
+		}
+		wg.Wait()
+	}
 
 	out := &Outcome{}
 	for _, f := range files {
@@ -172,6 +227,9 @@ func Run(ctx context.Context, files []*scan.File, opts Options) (*Outcome, error
 	sort.Slice(out.Files, func(i, j int) bool { return out.Files[i].File.Path < out.Files[j].File.Path })
 	return out, nil
 }
+
+// diagnoseConcurrency bounds the diagnoses in flight at once.
+const diagnoseConcurrency = 8
 
 // short abbreviates a digest for messages: sha256:1234567890ab.
 func short(d string) string {

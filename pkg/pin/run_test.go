@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/digestbot/digestbot/pkg/imgref"
 	"github.com/digestbot/digestbot/pkg/report"
@@ -150,5 +151,112 @@ func TestRunDiagnoserOncePerPair(t *testing.T) {
 	}
 	if out.Findings[0].Status != report.Mismatch || len(out.Files) != 1 || len(out.Files[0].Changes) != 2 {
 		t.Errorf("findings %+v files %d", out.Findings, len(out.Files))
+	}
+}
+
+// scriptedDiagnoser answers per pinned digest.
+type scriptedDiagnoser map[string]Diagnosis
+
+func (s scriptedDiagnoser) Diagnose(_ context.Context, _ resolve.Key, _ resolve.Result, pinned string) Diagnosis {
+	return s[pinned]
+}
+
+// TestRunDiagnosisOKAndFix: a diagnosis may say ok (pins.platform: keep
+// keeps a current platform pin: no change, no exit 1), and may name the
+// digest fix writes instead of the tag's current one.
+func TestRunDiagnosisOKAndFix(t *testing.T) {
+	t.Parallel()
+	res := &fakeResolver{tags: map[string]string{"docker.io/library/node:20": dg("1")}}
+	kept, old := "node:20@"+dg("a"), "node:20@"+dg("b")
+	d := scriptedDiagnoser{
+		dg("a"): {Status: report.OK, Message: "pinned to the linux/arm64 image of node:20's current index"},
+		dg("b"): {Status: report.Stale, Message: "outdated linux/arm64 image", Fix: dg("c")},
+	}
+	f := file(t, "Dockerfile", "FROM "+kept+"\nFROM "+old+"\n", kept, old)
+	out, err := Run(context.Background(), []*scan.File{f}, Options{Resolver: res, Diagnoser: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := out.Findings[0].Status; s != report.OK || s.NeedsAction() {
+		t.Errorf("kept platform pin: %s", s)
+	}
+	if out.Findings[0].Message == "" || report.Deref(out.Findings[0].Resolved) != dg("1") {
+		t.Errorf("finding %+v", out.Findings[0])
+	}
+	if len(out.Files) != 1 || len(out.Files[0].Changes) != 1 {
+		t.Fatalf("files %+v", out.Files)
+	}
+	c := out.Files[0].Changes[0]
+	if c.NewDigest != dg("c") || c.Why() != "refresh" || c.Line != 2 {
+		t.Errorf("change %+v", c)
+	}
+	if want := "FROM " + kept + "\nFROM node:20@" + dg("c") + "\n"; string(out.Files[0].New) != want {
+		t.Errorf("new content %q, want %q", out.Files[0].New, want)
+	}
+}
+
+// slowDiagnoser records how many diagnoses run at once.
+type slowDiagnoser struct {
+	mu         sync.Mutex
+	now, peak  int
+	calls      map[string]int
+	releaseAll chan struct{}
+}
+
+func (s *slowDiagnoser) enter(key string) {
+	s.mu.Lock()
+	s.now++
+	s.peak = max(s.peak, s.now)
+	s.calls[key]++
+	if s.now == 4 {
+		close(s.releaseAll)
+	}
+	s.mu.Unlock()
+	select {
+	case <-s.releaseAll:
+	case <-time.After(2 * time.Second):
+	}
+	s.mu.Lock()
+	s.now--
+	s.mu.Unlock()
+}
+
+func (s *slowDiagnoser) Diagnose(_ context.Context, k resolve.Key, _ resolve.Result, pinned string) Diagnosis {
+	s.enter(k.String() + "@" + pinned)
+	return Diagnosis{Status: report.Stale, Message: "moved on"}
+}
+
+func (s *slowDiagnoser) DescribeDigest(_ context.Context, registry, repository, d string) string {
+	s.enter(registry + "/" + repository + "@" + d)
+	return "digest only: described"
+}
+
+// TestRunDiagnosesConcurrently: pins that differ are diagnosed
+// concurrently, once per (tag, digest) pair, before verdicts are decided.
+func TestRunDiagnosesConcurrently(t *testing.T) {
+	t.Parallel()
+	res := &fakeResolver{tags: map[string]string{"docker.io/library/a:1": dg("1"), "docker.io/library/b:1": dg("2"), "docker.io/library/c:1": dg("3")}}
+	refs := []string{"a:1@" + dg("a"), "b:1@" + dg("b"), "c:1@" + dg("c"), "a@" + dg("d"), "a:1@" + dg("a")}
+	src := ""
+	for _, r := range refs {
+		src += "FROM " + r + "\n"
+	}
+	f := file(t, "Dockerfile", src, refs...)
+	d := &slowDiagnoser{calls: map[string]int{}, releaseAll: make(chan struct{})}
+	start := time.Now()
+	out, err := Run(context.Background(), []*scan.File{f}, Options{Resolver: res, Diagnoser: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.peak != 4 || time.Since(start) > time.Second {
+		t.Errorf("peak concurrency %d (want 4), took %s", d.peak, time.Since(start))
+	}
+	for k, n := range d.calls {
+		if n != 1 {
+			t.Errorf("%s diagnosed %d times", k, n)
+		}
+	}
+	if out.Findings[3].Message != "digest only: described" || out.Findings[4].Status != report.Stale {
+		t.Errorf("findings %+v", out.Findings)
 	}
 }

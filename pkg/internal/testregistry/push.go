@@ -97,8 +97,13 @@ func (r *Registry) reference(t testing.TB, repo, sep, tagOrDigest string) name.R
 	return ref
 }
 
+// pushTransport is a transport of its own: httptest.Server.Close closes
+// http.DefaultTransport's idle connections, which breaks pushes of tests
+// running in parallel ("http: CloseIdleConnections called").
+var pushTransport = http.DefaultTransport.(*http.Transport).Clone()
+
 func (r *Registry) remoteOpts() []remote.Option {
-	return []remote.Option{remote.WithTransport(http.DefaultTransport)}
+	return []remote.Option{remote.WithTransport(pushTransport)}
 }
 
 // PushImage pushes a new single-platform image (random content, so a new
