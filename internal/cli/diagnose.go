@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"time"
 
 	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/diagnose"
@@ -13,8 +14,8 @@ import (
 // Pins that lie: the diagnoses of pins that differ from their tag, and the
 // required-platforms check, both in pkg/diagnose.
 func init() {
-	newDiagnoser = func(res *resolve.Resolver, cfg *config.Config) pin.Diagnoser {
-		return diagnose.New(res, cfg)
+	newDiagnoser = func(res *resolve.Resolver, cfg *config.Config, lookup time.Duration) pin.Diagnoser {
+		return diagnose.New(res, cfg, diagnose.WithRequestTimeout(lookup))
 	}
 	checkPlatforms = func(ctx context.Context, d pin.Diagnoser, cfg *config.Config, out *pin.Outcome) {
 		dg, ok := d.(*diagnose.Diagnoser)

@@ -32,7 +32,7 @@ func addResolveFlags(cmd *cobra.Command) *resolveFlags {
 
 // newDiagnoser, when set (by the diagnostics code), explains pins that
 // differ from their tag; without it they are all stale.
-var newDiagnoser func(*resolve.Resolver, *config.Config) pin.Diagnoser
+var newDiagnoser func(res *resolve.Resolver, cfg *config.Config, lookup time.Duration) pin.Diagnoser
 
 // checkPlatforms, when set (by the diagnostics code), checks that every
 // resolved tag provides the config's required platforms, adding to out.
@@ -76,7 +76,7 @@ func runPlan(ctx context.Context, env *Env, g *globalFlags, paths []string, rf *
 	defer prog.done()
 	po := pin.Options{Resolver: res, Progress: prog.refs}
 	if newDiagnoser != nil {
-		po.Diagnoser = newDiagnoser(res, cfg)
+		po.Diagnoser = newDiagnoser(res, cfg, rf.lookup)
 	}
 	out, err := pin.Run(runCtx, s.files(), po)
 	if err != nil {
