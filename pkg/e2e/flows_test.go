@@ -278,3 +278,24 @@ func TestActionOutputs(t *testing.T) {
 		}
 	}
 }
+
+// TestProgress: progress goes to stderr only when it is a terminal, and
+// never into JSON on stdout.
+func TestProgress(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, testregistry.New(t))
+	w.push("index library/node:20")
+	w.write(map[string]string{".digestbot.yaml": defaultConfig, "Dockerfile": "FROM node:20\n"})
+	stdout, stderr := w.mustRun(1, "check", "$ROOT", "--format", "json")
+	if stderr != "" {
+		t.Errorf("not a terminal, yet stderr = %q", stderr)
+	}
+	w.terminal = true
+	stdout2, stderr := w.mustRun(1, "check", "$ROOT", "--format", "json")
+	if !strings.Contains(stderr, "resolved 1/1 tags") {
+		t.Errorf("terminal stderr = %q, want progress", stderr)
+	}
+	if stdout2 != stdout {
+		t.Errorf("progress changed stdout:\n%s", stdout2)
+	}
+}

@@ -39,6 +39,8 @@ type world struct {
 	tags map[string]string
 	// env is the CLI's environment (GITHUB_OUTPUT…); empty by default.
 	env map[string]string
+	// terminal makes the CLI believe stderr is a terminal.
+	terminal bool
 }
 
 func newWorld(t *testing.T, reg *testregistry.Registry) *world {
@@ -173,7 +175,8 @@ func (w *world) run(args ...string) (stdout, stderr string, code int) {
 	}
 	env := cli.Env{
 		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
-		Getenv: func(k string) string { return w.env[k] },
+		Getenv:           func(k string) string { return w.env[k] },
+		StderrIsTerminal: w.terminal,
 	}
 	code = cli.Main(context.Background(), args, env)
 	return out.String(), errb.String(), code
