@@ -16,7 +16,6 @@ package rewriters
 //     for Kubernetes: its literal image lines are reported skipped.
 
 import (
-	"bytes"
 	"regexp"
 	"strings"
 
@@ -38,18 +37,12 @@ var composeVarRe = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
 
 // Find returns services.*.image of every document in src.
 func (composeRewriter) Find(src []byte) ([]Ref, error) {
-	docs, err := yamlDecodeStream(src)
+	docs, ys, templated, err := yamlPrepare(src)
 	if err != nil {
-		if bytes.Contains(src, []byte("{{")) {
-			return yamlFinishRefs(src, yamlTemplatedRefs(src)), nil
-		}
 		return nil, err
 	}
-	ys := newYAMLSource(src)
-	if tmpl, err := yamlHasTemplateSyntax(ys, docs); err != nil {
-		return nil, err
-	} else if tmpl {
-		return yamlFinishRefs(src, yamlTemplatedRefs(src)), nil
+	if templated != nil {
+		return templated.refs, nil
 	}
 
 	type use struct {

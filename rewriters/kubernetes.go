@@ -24,18 +24,12 @@ func (kubernetesRewriter) Kind() Kind { return Kubernetes }
 
 // Find returns the container and image-volume references in src.
 func (kubernetesRewriter) Find(src []byte) ([]Ref, error) {
-	docs, err := yamlDecodeStream(src)
+	docs, ys, templated, err := yamlPrepare(src)
 	if err != nil {
-		if bytes.Contains(src, []byte("{{")) {
-			return yamlFinishRefs(src, yamlTemplatedRefs(src)), nil
-		}
 		return nil, err
 	}
-	ys := newYAMLSource(src)
-	if tmpl, err := yamlHasTemplateSyntax(ys, docs); err != nil {
-		return nil, err
-	} else if tmpl {
-		return yamlFinishRefs(src, yamlTemplatedRefs(src)), nil
+	if templated != nil {
+		return templated.refs, nil
 	}
 	w := &k8sWalker{ys: ys, seen: map[*yaml.Node]bool{}, reported: map[*yaml.Node]bool{}}
 	for _, doc := range docs {

@@ -611,3 +611,29 @@ func yamlKeyLine(src []byte, key string) (found, top bool) {
 	}
 	return found, false
 }
+
+// yamlTemplated holds the refs of a templated file: its literal image lines,
+// all skipped.
+type yamlTemplated struct{ refs []Ref }
+
+// yamlPrepare parses a compose or Kubernetes file. A file with Go template
+// syntax (one that fails to parse and holds "{{", or one whose values use
+// it) is not walked: templated then holds its skipped image lines.
+func yamlPrepare(src []byte) (docs []*yaml.Node, ys *yamlSource, templated *yamlTemplated, err error) {
+	docs, err = yamlDecodeStream(src)
+	if err != nil {
+		if bytes.Contains(src, []byte("{{")) {
+			return nil, nil, &yamlTemplated{yamlFinishRefs(src, yamlTemplatedRefs(src))}, nil
+		}
+		return nil, nil, nil, err
+	}
+	ys = newYAMLSource(src)
+	tmpl, err := yamlHasTemplateSyntax(ys, docs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if tmpl {
+		return nil, nil, &yamlTemplated{yamlFinishRefs(src, yamlTemplatedRefs(src))}, nil
+	}
+	return docs, ys, nil, nil
+}
