@@ -27,11 +27,15 @@
 //     lookup retries 429/408/5xx and reset connections with exponential
 //     backoff (honouring Retry-After), connection refused once, and never
 //     DNS or TLS failures; all of it within the lookup timeout.
-//   - Short-circuit: once a host is found unreachable (or answers nothing at
-//     all before the lookup timeout, or asks to wait longer than a lookup may
-//     take), its in-flight lookups are cancelled and its remaining keys fail
-//     at once with the same error, so a dead host costs one lookup's time,
-//     not one per tag.
+//   - Short-circuit: once a host is found unreachable, its in-flight
+//     lookups are cancelled and its remaining keys fail at once with the
+//     same error, so a dead host costs one lookup's time, not one per tag.
+//     Failures that may be one repository's alone (a connection reset after
+//     it was made, no answer in time, a 429 asking to wait longer than a
+//     lookup may take) fail that repository's remaining keys at once, and
+//     the host's only when the host does not answer a ping either (or, for
+//     rate limits, a second repository is told to wait too): one stalled
+//     or blocked repository never takes the others on its host down.
 //   - HEAD only: ManifestHead with WithManifestRequireDigest; regclient falls
 //     back to GET only when the registry omits Docker-Content-Digest (and
 //     then verifies the body against any digest header). This package also
@@ -364,8 +368,12 @@ type hostState struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	answered atomic.Bool // any HTTP response seen
-	mu       sync.Mutex
-	dead     *Error
+	// strikes counts the repositories marked down by rate limits (see
+	// maybeShort).
+	strikes atomic.Int32
+	probe   sync.Once
+	mu      sync.Mutex
+	dead    *Error
 }
 
 func (hs *hostState) fail(e *Error) {
@@ -383,10 +391,31 @@ func (hs *hostState) deadErr() *Error {
 	return hs.dead
 }
 
-// repoProbe remembers, per repository, whether it exists (for 404 messages).
+// repoProbe remembers, per repository, whether it exists (for 404 messages)
+// and whether it is down.
 type repoProbe struct {
 	once   sync.Once
 	exists int // 1 yes, 0 no, -1 unknown
+
+	mu   sync.Mutex
+	dead *Error
+}
+
+// fail marks the repository down; it reports whether it was up.
+func (p *repoProbe) fail(e *Error) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dead != nil {
+		return false
+	}
+	p.dead = e
+	return true
+}
+
+func (p *repoProbe) deadErr() *Error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dead
 }
 
 type run struct {
@@ -505,6 +534,11 @@ func (rn *run) lookup(k Key) Result {
 		r.shorts.Add(1)
 		return Result{Err: e.forKey(k, via)}
 	}
+	rp := rn.repo(k)
+	if e := rp.deadErr(); e != nil {
+		r.shorts.Add(1)
+		return Result{Err: e.forKey(k, via)}
+	}
 	if err := rn.parent.Err(); err != nil {
 		return Result{Err: &Error{Key: k, Via: via, Kind: ErrTimeout, What: "not looked up: " + ctxWhat(rn.parent), Hint: "allow the run more time", Cause: err}}
 	}
@@ -545,7 +579,7 @@ func (rn *run) lookup(k Key) Result {
 			if attempt > 1 && e.Kind != ErrTimeout {
 				e.What += fmt.Sprintf(" (after %d attempts)", attempt)
 			}
-			rn.maybeShort(hs, e)
+			rn.maybeShort(hs, rp, rf, e, tr)
 			return Result{Err: e}
 		}
 		if wait <= 0 {
@@ -554,7 +588,7 @@ func (rn *run) lookup(k Key) Result {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			if ra := tr.retryAfterVal(); ra > 0 {
 				e.What = fmt.Sprintf("%s; the registry asks to wait %s, longer than the lookup may take (%s)", e.What, roundDur(ra), r.o.lookupTimeout)
-				rn.maybeShort(hs, e)
+				rn.maybeShort(hs, rp, rf, e, tr)
 			} else if attempt > 1 {
 				e.What += fmt.Sprintf(" (after %d attempts)", attempt)
 			}
@@ -565,7 +599,7 @@ func (rn *run) lookup(k Key) Result {
 		case <-ctx.Done():
 			t.Stop()
 			e2, _, _ := rn.classify(ctx, hs, k, info, ctx.Err(), &trace{host: hs, prev: tr}, attempt, mk)
-			rn.maybeShort(hs, e2)
+			rn.maybeShort(hs, rp, rf, e2, tr)
 			return Result{Err: e2}
 		case <-t.C:
 		}
@@ -584,14 +618,59 @@ func (rn *run) result(k Key, m manifest.Manifest, mk func(error, string, string,
 }
 
 // maybeShort marks the host down when e means every other lookup to it
-// would fail the same way.
-func (rn *run) maybeShort(hs *hostState, e *Error) {
+// would fail the same way, so its remaining keys fail at once.
+//
+// A failure to connect at all (refused, DNS, TLS, no route) is the host's.
+// Other failures may be one repository's alone (a proxy rule that resets
+// or stalls one path, a per-repository rate limit), so they mark the
+// repository down (its other keys fail at once) and the host only when it
+// is down too:
+//   - a connection closed after it was made, or no answer in time, from a
+//     host that has answered nothing yet: the host is down unless it
+//     answers a ping (GET /v2/, once per run, within half a lookup's time);
+//   - a 429 asking to wait longer than a lookup may take: the host once a
+//     second repository is told the same.
+func (rn *run) maybeShort(hs *hostState, rp *repoProbe, rf ref.Ref, e *Error, tr *trace) {
 	switch {
-	case e.Kind == ErrUnreachable,
-		e.Kind == ErrTimeout && !hs.answered.Load() && rn.parent.Err() == nil && hs.deadErr() == nil,
-		e.Kind == ErrRateLimited && strings.Contains(e.What, "asks to wait"):
+	case e.Kind == ErrUnreachable && !closedAfterConnect(tr):
 		hs.fail(e)
+	case e.Kind == ErrUnreachable,
+		e.Kind == ErrTimeout && !hs.answered.Load() && rn.parent.Err() == nil && hs.deadErr() == nil:
+		if rp.fail(e) && !rn.hostAnswers(hs, rf) {
+			hs.fail(e)
+		}
+	case e.Kind == ErrRateLimited && strings.Contains(e.What, "asks to wait"):
+		if rp.fail(e) && hs.strikes.Add(1) >= 2 {
+			hs.fail(e)
+		}
 	}
+}
+
+// hostAnswers reports whether the host has answered any request in this
+// run, pinging it (once) when it has not. Any HTTP answer counts.
+func (rn *run) hostAnswers(hs *hostState, rf ref.Ref) bool {
+	if hs.answered.Load() {
+		return true
+	}
+	hs.probe.Do(func() {
+		ctx, cancel := context.WithTimeout(context.WithValue(hs.ctx, traceKey{}, &trace{host: hs}), min(rn.r.o.lookupTimeout/2, 2*time.Second))
+		defer cancel()
+		_, _ = rn.r.rc.Ping(ctx, rf)
+	})
+	return hs.answered.Load()
+}
+
+// closedAfterConnect reports whether the last attempt failed because a
+// connection that was made got closed or reset (not a failure to connect).
+func closedAfterConnect(tr *trace) bool {
+	if tr == nil {
+		return false
+	}
+	err := tr.last().netErr
+	if err == nil || isDial(err) {
+		return false
+	}
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.EPIPE)
 }
 
 // classify turns a failed attempt into an Error, and says whether to retry
