@@ -184,10 +184,10 @@ func scanAll(ctx context.Context, env *Env, paths []string, cfg *config.Config) 
 		if len(paths) > 1 {
 			// Several roots: name files by root so they stay distinct.
 			for _, f := range res.Files {
-				f.Path = scan.Display(p, f.Path)
+				f.Path = scan.Display(res.Root, f.Path)
 			}
 			for i := range res.Problems {
-				res.Problems[i].File = scan.Display(p, res.Problems[i].File)
+				res.Problems[i].File = scan.Display(res.Root, res.Problems[i].File)
 			}
 		}
 		s.roots = append(s.roots, res)

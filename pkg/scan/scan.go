@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/imgref"
@@ -77,18 +78,66 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("cannot scan %s: %w", path, err)
 	}
 	res := &Result{Root: path}
-	type job struct{ rel, abs string }
-	var jobs []job
 	if !info.IsDir() {
 		if !info.Mode().IsRegular() {
 			return nil, fmt.Errorf("cannot scan %s: not a regular file or folder", path)
 		}
 		res.Root = filepath.Dir(path)
-		jobs = append(jobs, job{filepath.Base(path), path})
+	}
+
+	// Candidate files are read and parsed by workers while the walk goes
+	// on, so reading directories and parsing files overlap.
+	type job struct {
+		i        int
+		rel, abs string
+	}
+	type result struct {
+		i        int
+		file     *File
+		problems []report.Problem
+	}
+	jobs := make(chan job, 256)
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	found := make([][]result, workers)
+	var mu sync.Mutex
+	done := 0
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				f, ps := scanFile(res.Root, j.rel, j.abs, cfg)
+				if f != nil || len(ps) > 0 {
+					found[w] = append(found[w], result{j.i, f, ps})
+				}
+				if opts.Progress != nil {
+					mu.Lock()
+					done++
+					n := done
+					mu.Unlock()
+					opts.Progress(n)
+				}
+			}
+		}()
+	}
+	n := 0
+	if !info.IsDir() {
+		jobs <- job{0, filepath.Base(path), path}
+		n = 1
 	} else {
 		err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
 			if cerr := ctx.Err(); cerr != nil {
 				return cerr
+			}
+			if err == nil && !d.IsDir() && (!d.Type().IsRegular() || !rewriters.Candidate(d.Name())) {
+				// The common case, decided without computing the path.
+				// Symlinks and devices are never followed: a link's target,
+				// if it is inside the root, is scanned in its own place.
+				return nil
 			}
 			rel, _ := filepath.Rel(path, p)
 			rel = filepath.ToSlash(rel)
@@ -105,59 +154,33 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 				}
 				return nil
 			}
-			// Symlinks and devices are never followed: a link's target, if it
-			// is inside the root, is scanned in its own place.
-			if !d.Type().IsRegular() || !rewriters.Candidate(d.Name()) || cfg.Excluded(rel) {
+			if cfg.Excluded(rel) {
 				return nil
 			}
-			jobs = append(jobs, job{rel, p})
+			jobs <- job{n, rel, p}
+			n++
 			return nil
 		})
-		if err != nil {
-			return nil, err
-		}
 	}
-	res.Candidates = len(jobs)
-
-	files := make([]*File, len(jobs))
-	problems := make([][]report.Problem, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	workers := runtime.GOMAXPROCS(0)
-	var mu sync.Mutex
-	done := 0
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				files[i], problems[i] = scanFile(res.Root, jobs[i].rel, jobs[i].abs, cfg)
-				if opts.Progress != nil {
-					mu.Lock()
-					done++
-					n := done
-					mu.Unlock()
-					opts.Progress(n)
-				}
-			}
-		}()
-	}
-	for i := range jobs {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- i
-	}
-	close(next)
+	close(jobs)
 	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for i := range jobs {
-		if files[i] != nil {
-			res.Files = append(res.Files, files[i])
+	res.Candidates = n
+	var all []result
+	for _, rs := range found {
+		all = append(all, rs...)
+	}
+	sort.Slice(all, func(a, b int) bool { return all[a].i < all[b].i })
+	for _, r := range all {
+		if r.file != nil {
+			res.Files = append(res.Files, r.file)
 		}
-		res.Problems = append(res.Problems, problems[i]...)
+		res.Problems = append(res.Problems, r.problems...)
 	}
 	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].File < res.Problems[j].File })
 	return res, nil
@@ -177,7 +200,10 @@ func scanFile(root, rel, abs string, cfg *config.Config) (*File, []report.Proble
 	problem := func(format string, args ...any) []report.Problem {
 		return []report.Problem{{File: rel, Message: fmt.Sprintf(format, args...)}}
 	}
-	f, err := os.Open(abs)
+	// O_NONBLOCK: should the file have become a FIFO since the walk saw it,
+	// opening it must not wait for a writer (it is then skipped below).
+	// Regular files ignore the flag.
+	f, err := os.OpenFile(abs, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, problem("cannot read: %v; check its permissions or exclude it in %s", unwrapPath(err), config.FileName)
 	}
