@@ -13,3 +13,28 @@ unit:
 
 staticcheck:
 	go run $(STATICCHECK) ./...
+
+# Every fuzz target for FUZZTIME each, one after another. Targets are found
+# at run time (go test -list), so new ones are included without editing
+# this file. Each package's corpus lives in its testdata/fuzz/<Target>
+# (Go's default): seeds there also run as plain tests in `make unit`, and a
+# failure found here is written there, to be committed with its fix.
+FUZZTIME ?= 10s
+
+fuzz:
+	@set -e; \
+	targets=$$(go test -list '^Fuzz' ./... | awk '/^Fuzz/ { n[++c] = $$1; next } /^ok / { for (i = 1; i <= c; i++) print $$2 "=" n[i]; c = 0 }'); \
+	[ -n "$$targets" ] || { echo "no fuzz targets found"; exit 1; }; \
+	for t in $$targets; do \
+		pkg=$${t%%=*}; name=$${t#*=}; \
+		echo "== fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+# The end-to-end benchmark on a synthetic monorepo (see docs/performance.md).
+# BENCH_FLAGS picks the shape, e.g.
+#   make bench BENCH_FLAGS='-files 100000 -imagefiles 5000 -tags 500 -latency 20ms'
+BENCH_FLAGS ?= -files 100000 -imagefiles 5000 -tags 500 -runs 3
+
+bench:
+	go run ./bench $(BENCH_FLAGS)
