@@ -146,7 +146,10 @@ func Parse(b []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, strings.TrimPrefix(err.Error(), "yaml: "))
+		// yaml.v3 lists several problems on several lines; errors are one line.
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, strings.ReplaceAll(msg, "errors:;", "errors:"))
 	}
 	if err := c.validate(); err != nil {
 		return nil, err

@@ -75,12 +75,12 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 	}
 	info, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot scan %s: %w", path, err)
+		return nil, fmt.Errorf("cannot scan: %w; check the PATH", unwrapPath(err))
 	}
 	res := &Result{Root: path}
 	if !info.IsDir() {
 		if !info.Mode().IsRegular() {
-			return nil, fmt.Errorf("cannot scan %s: not a regular file or folder", path)
+			return nil, fmt.Errorf("cannot scan: not a regular file or folder")
 		}
 		res.Root = filepath.Dir(path)
 	}
