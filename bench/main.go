@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command bench measures digestbot end to end on a synthetic monorepo.
 //
 // It generates a deterministic tree (-files files, of which -imagefiles hold
