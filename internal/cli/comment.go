@@ -72,16 +72,10 @@ Exit codes, as check, for the lines the pull request changes: 0 all pinned,
 			if number <= 0 {
 				return usageError("no pull request: comment runs on pull_request events (GITHUB_EVENT_PATH); elsewhere pass --pr N")
 			}
-			paths := defaultPaths(args)
-			prefix, err := repoPrefix(env, paths[0])
+			out, _, err := planInRepo(ctx, env, g, args, rf)
 			if err != nil {
 				return err
 			}
-			out, _, err := runPlan(ctx, env, g, paths, rf)
-			if err != nil {
-				return err
-			}
-			inRepo(out, prefix)
 			client, err := gs.client(ctx, env)
 			if err != nil {
 				return err

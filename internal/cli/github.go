@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-github/v75/github"
 
+	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/pin"
 	"github.com/digestbot/digestbot/pkg/pullreq"
 	"github.com/digestbot/digestbot/pkg/report"
@@ -186,4 +187,20 @@ func warnImageChangesPR(env *Env, files []pin.FileChange) {
 			}
 		}
 	}
+}
+
+// planInRepo runs the plan for pr and comment over PATH (default ".") and
+// names files relative to the repository root, as the GitHub API does.
+func planInRepo(ctx context.Context, env *Env, g *globalFlags, args []string, rf *resolveFlags) (*pin.Outcome, *config.Config, error) {
+	paths := defaultPaths(args)
+	prefix, err := repoPrefix(env, paths[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	out, cfg, err := runPlan(ctx, env, g, paths, rf)
+	if err != nil {
+		return nil, nil, err
+	}
+	inRepo(out, prefix)
+	return out, cfg, nil
 }

@@ -42,16 +42,10 @@ and the rest are still published).`,
 			if err != nil {
 				return err
 			}
-			paths := defaultPaths(args)
-			prefix, err := repoPrefix(env, paths[0])
+			out, cfg, err := planInRepo(ctx, env, g, args, rf)
 			if err != nil {
 				return err
 			}
-			out, cfg, err := runPlan(ctx, env, g, paths, rf)
-			if err != nil {
-				return err
-			}
-			inRepo(out, prefix)
 			printProblems(env.Stderr, out.Problems)
 			for _, f := range out.Findings {
 				if f.Status == report.Error {
