@@ -299,3 +299,23 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress changed stdout:\n%s", stdout2)
 	}
 }
+
+// TestLoopbackPlainHTTP: like Docker, a registry on loopback that the config
+// does not mention is tried with HTTPS, then plain HTTP.
+func TestLoopbackPlainHTTP(t *testing.T) {
+	t.Parallel()
+	testregistry.Both(t, func(t *testing.T, newRegistry func(testing.TB, ...testregistry.Opt) *testregistry.Registry) {
+		reg := newRegistry(t)
+		w := newWorld(t, reg)
+		w.push("index library/node:20")
+		_, port, _ := net.SplitHostPort(reg.Host())
+		w.write(map[string]string{
+			".digestbot.yaml": "exclude: []\n",
+			"Dockerfile":      "FROM HOST/library/node:20\nFROM localhost:" + port + "/library/node:20\n",
+		})
+		w.mustRun(0, "fix", "$ROOT")
+		if got := w.read("Dockerfile"); got != "FROM HOST/library/node:20@<node:20>\nFROM localhost:"+port+"/library/node:20@<node:20>\n" {
+			t.Errorf("got %q", got)
+		}
+	})
+}

@@ -242,6 +242,7 @@ func New(cfg *config.Config, opts ...Opt) (*Resolver, error) {
 	var ours []rcconfig.Host
 	drop := map[string]bool{} // docker entries superseded by a mapped host's credentials
 	insecure := map[string]bool{}
+	configured := map[string]bool{} // hosts whose TLS the config decides
 	seenDocker := false
 	for rawName, s := range cfg.Registries {
 		name := normRegistry(rawName)
@@ -254,6 +255,7 @@ func New(cfg *config.Config, opts ...Opt) (*Resolver, error) {
 		if s.TLS == config.TLSInsecure {
 			insecure[info.hostname] = true
 		}
+		configured[info.hostname] = true
 		if info.mapped {
 			if mh := r.merged[normRegistry(s.Host)]; hasCred(mh) {
 				e.User, e.Pass, e.Token = mh.User, mh.Pass, mh.Token
@@ -302,6 +304,7 @@ func New(cfg *config.Config, opts ...Opt) (*Resolver, error) {
 	}
 
 	r.tr = newTransport(o, insecure, &r.requests, &r.gets)
+	r.tr.configured = configured
 	rcOpts := []regclient.Opt{
 		regclient.WithSlog(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		regclient.WithConfigHostDefault(rcconfig.Host{ReqConcurrent: n}),
@@ -1076,6 +1079,11 @@ func parseRetryAfter(s string) time.Duration {
 type transport struct {
 	base, insecure *http.Transport
 	insecureHosts  map[string]bool
+	// configured holds the hosts whose TLS mode the config sets; others on
+	// loopback fall back to plain HTTP as Docker does (plainHTTP remembers
+	// which did).
+	configured map[string]bool
+	plainHTTP  sync.Map
 	requests, gets *atomic.Int64
 }
 
@@ -1101,7 +1109,17 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/manifests/") {
 		t.gets.Add(1)
 	}
+	if _, ok := t.plainHTTP.Load(req.URL.Host); ok && req.URL.Scheme == "https" {
+		req = withScheme(req, "http")
+	}
 	resp, err := rt.RoundTrip(req)
+	if err != nil && req.URL.Scheme == "https" && !t.configured[req.URL.Host] && loopbackHost(req.URL.Host) && notTLS(err) && (req.Body == nil || req.GetBody != nil) {
+		// Docker treats registries on loopback as insecure: HTTPS first,
+		// then plain HTTP. Users expect `localhost:5000/app` to just work.
+		t.plainHTTP.Store(req.URL.Host, true)
+		req = withScheme(req, "http")
+		resp, err = rt.RoundTrip(req)
+	}
 	if tr, ok := req.Context().Value(traceKey{}).(*trace); ok {
 		tr.record(req, resp, err)
 		if resp != nil && resp.StatusCode >= 400 {
@@ -1109,4 +1127,32 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, err
+}
+
+// withScheme returns a copy of req sent with another scheme.
+func withScheme(req *http.Request, scheme string) *http.Request {
+	r := req.Clone(req.Context())
+	r.URL.Scheme = scheme
+	if req.GetBody != nil {
+		r.Body, _ = req.GetBody()
+	}
+	return r
+}
+
+// loopbackHost reports whether host[:port] is localhost or a loopback IP.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// notTLS reports whether err says the server did not speak TLS at all.
+func notTLS(err error) bool {
+	var rh tls.RecordHeaderError
+	return errors.As(err, &rh) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }

@@ -718,9 +718,15 @@ func TestTLSModes(t *testing.T) {
 	verified := &config.Config{Registries: map[string]config.Registry{tlsHost: {TLS: config.TLSEnabled}}}
 	checkErr(t, resolveOne(t, newResolver(t, verified), k).Err, resolve.ErrUnreachable, k, "certificate", "tls: insecure")
 
-	// A plain-HTTP registry reached over HTTPS (tls left enabled).
+	// A plain-HTTP registry reached over HTTPS because the config says
+	// tls: enabled for it.
 	kPlain := key(reg, "tls/app", "1")
-	checkErr(t, resolveOne(t, newResolver(t, nil), kPlain).Err, resolve.ErrUnreachable, kPlain, "tls: disabled")
+	enabled := &config.Config{Registries: map[string]config.Registry{reg.Host(): {TLS: config.TLSEnabled}}}
+	checkErr(t, resolveOne(t, newResolver(t, enabled), kPlain).Err, resolve.ErrUnreachable, kPlain, "tls: disabled")
+
+	// Not in the config and on loopback: HTTPS, then plain HTTP, as Docker
+	// does for loopback registries.
+	mustOK(t, resolveOne(t, newResolver(t, nil), kPlain), img.Digest)
 }
 
 // --- deadlines, rate limits, server errors ---
