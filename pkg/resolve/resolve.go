@@ -1082,8 +1082,8 @@ type transport struct {
 	// configured holds the hosts whose TLS mode the config sets; others on
 	// loopback fall back to plain HTTP as Docker does (plainHTTP remembers
 	// which did).
-	configured map[string]bool
-	plainHTTP  sync.Map
+	configured     map[string]bool
+	plainHTTP      sync.Map
 	requests, gets *atomic.Int64
 }
 
