@@ -65,24 +65,29 @@ Exit codes: 0 all ok, 1 something needs action, 2 an error.`,
 // verdict prints problems and ref errors on stderr and picks the exit code
 // shared by check and comment: 2 on errors, 1 when something needs action.
 func verdict(env *Env, findings []report.Finding, problems []report.Problem) error {
-	printProblems(env.Stderr, problems)
-	errs, action := len(problems), false
-	for _, f := range findings {
-		switch {
-		case f.Status == report.Error:
-			errs++
-			printRefError(env, f)
-		case f.Status.NeedsAction():
-			action = true
-		}
-	}
-	if errs > 0 {
+	if reportErrors(env, findings, problems) > 0 {
 		return errReported
 	}
-	if action {
-		return errFindings
+	for _, f := range findings {
+		if f.Status.NeedsAction() {
+			return errFindings
+		}
 	}
 	return nil
+}
+
+// reportErrors prints, one line each on stderr, the problems and then the
+// refs that could not be resolved, and returns how many there were.
+func reportErrors(env *Env, findings []report.Finding, problems []report.Problem) int {
+	printProblems(env.Stderr, problems)
+	n := len(problems)
+	for _, f := range findings {
+		if f.Status == report.Error {
+			n++
+			printRefError(env, f)
+		}
+	}
+	return n
 }
 
 // printRefError prints one line naming the file, line, ref and what to do.

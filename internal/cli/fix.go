@@ -13,7 +13,6 @@ import (
 	"github.com/digestbot/digestbot/internal/atomicfile"
 	"github.com/digestbot/digestbot/pkg/pin"
 	"github.com/digestbot/digestbot/pkg/report"
-	"github.com/digestbot/digestbot/pkg/scan"
 )
 
 func newFixCmd(env *Env, g *globalFlags) *cobra.Command {
@@ -60,14 +59,7 @@ With --dry-run, fix prints a git-style unified diff and writes nothing.`,
 				// Keep stdout a clean patch.
 				summary = env.Stderr
 			}
-			printProblems(env.Stderr, problems)
-			errs := len(problems)
-			for _, f := range out.Findings {
-				if f.Status == report.Error {
-					errs++
-					printRefError(env, f)
-				}
-			}
+			errs := reportErrors(env, out.Findings, problems)
 			warnImageChanges(env, out.Files, dryRun)
 			line, kv := fixSummary(out, dryRun, errs)
 			fmt.Fprintln(summary, line)
@@ -139,15 +131,11 @@ func writeFix(fc pin.FileChange) error {
 	if string(cur) != string(fc.File.Src) {
 		return errChanged
 	}
-	if err := atomicfile.WriteFile(scanRootOf(fc.File), fc.File.Abs, fc.New, fc.File.Mode); err != nil {
+	if err := atomicfile.WriteFile(fc.File.Root, fc.File.Abs, fc.New, fc.File.Mode); err != nil {
 		return fmt.Errorf("cannot write: %w; the file is unchanged", err)
 	}
 	return nil
 }
-
-// scanRootOf is the folder the file was found under, which the write must
-// stay inside.
-func scanRootOf(f *scan.File) string { return f.Root }
 
 // warnImageChanges calls out loudly the fixes that change which image runs.
 func warnImageChanges(env *Env, files []pin.FileChange, dryRun bool) {

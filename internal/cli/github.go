@@ -13,7 +13,6 @@ import (
 	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/pin"
 	"github.com/digestbot/digestbot/pkg/pullreq"
-	"github.com/digestbot/digestbot/pkg/report"
 )
 
 // githubSettings are what pr and comment read from the environment.
@@ -119,17 +118,6 @@ func inRepo(out *pin.Outcome, prefix string) {
 		}
 		out.Files[i].Changes = changes
 	}
-}
-
-// refErrors counts problems and ref-level errors.
-func refErrors(out *pin.Outcome) int {
-	n := len(out.Problems)
-	for _, f := range out.Findings {
-		if f.Status == report.Error {
-			n++
-		}
-	}
-	return n
 }
 
 // writeGitHubOutput appends step outputs to $GITHUB_OUTPUT when it is set.

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/digestbot/digestbot/pkg/pullreq"
-	"github.com/digestbot/digestbot/pkg/report"
 )
 
 func init() { extraCommands = append(extraCommands, newPRCmd) }
@@ -46,13 +45,7 @@ and the rest are still published).`,
 			if err != nil {
 				return err
 			}
-			printProblems(env.Stderr, out.Problems)
-			for _, f := range out.Findings {
-				if f.Status == report.Error {
-					printRefError(env, f)
-				}
-			}
-			errs := refErrors(out)
+			errs := reportErrors(env, out.Findings, out.Problems)
 			warnImageChangesPR(env, out.Files)
 			changes := 0
 			for _, fc := range out.Files {
