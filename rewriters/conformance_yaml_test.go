@@ -278,11 +278,11 @@ func TestYAMLCorpus(t *testing.T) {
 					t.Errorf("Classify = %q, want %q", got, kind)
 				}
 			}
-			rw := ForKind(rwKind)
-			if rw == nil {
+			ft := ForKind(rwKind)
+			if ft == nil {
 				return
 			}
-			refs, _, err := yamlCheckInvariants(t, rw, src)
+			refs, _, err := yamlCheckInvariants(t, legacyFinder{ft}, src)
 			if err != nil {
 				t.Fatalf("Find: %v", err)
 			}

@@ -1,7 +1,9 @@
 // Package rewriters finds container image references in files as exact byte
-// spans and splices replacements into those spans, changing no other byte.
+// spans and gives, for each, the byte edits that pin it, changing no other
+// byte.
 //
-// Each supported format lives in its own file behind the Rewriter interface.
+// Each supported format lives in its own file behind the Format interface
+// (format.go), listed once in formats.
 // Parsers are used only to locate spans; nothing is ever re-serialised. This
 // package must not import network code (enforced by depcheck_test.go), so it
 // can run on untrusted input with no side effects.
@@ -44,57 +46,56 @@ type Ref struct {
 	// Context says where the reference was found, for messages: "FROM",
 	// "COPY --from", "syntax", "ARG BASE", "services.web.image", "containers[0].image"…
 	Context string
+	// Expanded, when set, is the reference to parse and resolve instead of
+	// Text: a composed ref with its variables expanded, or the parts of a
+	// ref split over keys (kustomize, Helm) composed as image:tag[@digest].
+	Expanded string
+	// Composed is true when Text holds variables whose values the
+	// repository gives (ARG defaults, ${VAR:-d}, .env); Expanded holds the
+	// result. pins.composed: skip turns such refs into skipped.
+	Composed bool
+	// Note is added to the finding's message: the variables and their
+	// values, a tag named in a comment, "the chart has no digest key"…
+	Note string
+	// Overrides, when set, is the image name whose tag this ref replaces in
+	// other files of the tree (a kustomization's images[].name).
+	Overrides string
+
+	// pin returns the edits that pin this ref at an already validated
+	// digest; nil means the ref cannot be pinned (see Pin).
+	pin func(digest string) ([]Edit, error)
 }
 
-// Rewriter finds image references in one file format.
-type Rewriter interface {
-	// Kind names the format.
-	Kind() Kind
-	// Find returns the references in src ordered by Span.Start, with
-	// non-overlapping spans. A reference reached more than once (a YAML
-	// alias, an ARG used by two FROMs) is returned once. An error means the
-	// file could not be parsed; such a file must be left untouched.
-	Find(src []byte) ([]Ref, error)
+// legacy adapts a format written before plug-ins (Find over bytes, whole
+// refs in one span) to Format; its refs are pinned in their span.
+type legacy struct {
+	kind  Kind
+	find  func(src []byte) ([]Ref, error)
+	cand  func(path string) bool
+	claim func(f *File) bool
 }
 
-// ForKind returns the rewriter for a format, or nil.
-func ForKind(k Kind) Rewriter {
-	switch k {
-	case Dockerfile:
-		return dockerfileRewriter{}
-	case Compose:
-		return composeRewriter{}
-	case Kubernetes:
-		return kubernetesRewriter{}
-	}
-	return nil
-}
-
-// Candidate reports whether a file's name alone makes it worth reading: a
-// Dockerfile by name, or YAML that may be compose or Kubernetes. Only
-// candidates are ever opened, which keeps scans of large trees cheap.
-func Candidate(name string) bool {
-	return isDockerfileName(name) || isYAMLName(name)
-}
-
-// Classify tells which format a candidate file is, from its name and, for
-// YAML, its content. It returns "" when the file holds nothing digestbot
-// understands (plain YAML that is neither compose nor Kubernetes).
-func Classify(name string, src []byte) Kind {
-	switch {
-	case isDockerfileName(name):
-		return Dockerfile
-	case isComposeName(name):
-		return Compose
-	case isYAMLName(name):
-		if looksLikeKubernetes(src) {
-			return Kubernetes
-		}
-		if looksLikeCompose(src) {
-			return Compose
+func (l legacy) Kind() Kind                 { return l.kind }
+func (l legacy) Candidate(path string) bool { return l.cand(path) }
+func (l legacy) Claim(f *File) bool         { return l.claim(f) }
+func (l legacy) Find(f *File) ([]Ref, error) {
+	refs, err := l.find(f.Src)
+	for i := range refs {
+		if refs[i].pin == nil && refs[i].Skip == "" {
+			refs[i].pin = spanPin(refs[i].Span, refs[i].Text)
 		}
 	}
-	return ""
+	return refs, err
+}
+
+// formats is the claim order: the first format to claim a file wins.
+// Adding a format is one line here.
+var formats = []Format{
+	legacy{Dockerfile, dockerfileRewriter{}.Find, isDockerfileName, func(*File) bool { return true }},
+	legacy{Compose, composeRewriter{}.Find, isYAMLName, func(f *File) bool {
+		return isComposeName(f.Path) || (!looksLikeKubernetes(f.Src) && looksLikeCompose(f.Src))
+	}},
+	legacy{Kubernetes, kubernetesRewriter{}.Find, isYAMLName, func(f *File) bool { return looksLikeKubernetes(f.Src) }},
 }
 
 func isDockerfileName(name string) bool {

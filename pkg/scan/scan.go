@@ -133,8 +133,8 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 			if cerr := ctx.Err(); cerr != nil {
 				return cerr
 			}
-			if err == nil && !d.IsDir() && (!d.Type().IsRegular() || !rewriters.Candidate(d.Name())) {
-				// The common case, decided without computing the path.
+			if err == nil && !d.IsDir() && (!d.Type().IsRegular() || !rewriters.Candidate(filepath.ToSlash(strings.TrimPrefix(p[len(path):], string(filepath.Separator))))) {
+				// The common case, decided without filepath.Rel.
 				// Symlinks and devices are never followed: a link's target,
 				// if it is inside the root, is scanned in its own place.
 				return nil
@@ -229,7 +229,7 @@ func scanFile(root, rel, abs string, cfg *config.Config) (*File, []report.Proble
 	if bytes.IndexByte(src, 0) >= 0 {
 		return nil, problem("not a text file (it holds NUL bytes); left untouched (exclude it in %s)", config.FileName)
 	}
-	found, err := rewriters.ForKind(kind).Find(src)
+	found, err := rewriters.ForKind(kind).Find(&rewriters.File{Path: rel, Src: src})
 	if err != nil {
 		var pe *rewriters.ParseError
 		if errors.As(err, &pe) {
