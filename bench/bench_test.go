@@ -25,7 +25,7 @@ func TestBenchSmall(t *testing.T) {
 	}
 	t.Parallel()
 	o := Options{
-		Shape:       Shape{Files: 2000, ImageFiles: 120, Tags: 40, Seed: 7},
+		Shape:       Shape{Files: 2000, ImageFiles: 120, Tags: 40, Seed: 7, PerFolder: 3, YAMLPermil: 200},
 		Concurrency: 8,
 		Runs:        1,
 		Registry:    os.Getenv("DIGESTBOT_E2E_REGISTRY"),
@@ -41,6 +41,12 @@ func TestBenchSmall(t *testing.T) {
 	t.Log("\n" + out.String())
 	if res.UsedTags != o.Shape.Tags {
 		t.Errorf("%d tags referenced, want all %d", res.UsedTags, o.Shape.Tags)
+	}
+	if res.WalkFloor == nil || res.WalkFloor.Wall <= 0 {
+		t.Errorf("no walk floor measured")
+	}
+	if res.HeadFloor == nil || res.HeadFloor.Heads != int64(res.UsedTags) {
+		t.Errorf("registry floor: %+v, want %d HEADs", res.HeadFloor, res.UsedTags)
 	}
 	for _, m := range res.Cmds {
 		if m.Command == "scan" {

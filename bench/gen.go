@@ -18,6 +18,20 @@ type Shape struct {
 	Tags       int // unique tags the references spread over
 	Repos      int // repositories the tags spread over
 	Seed       uint64
+	// PerFolder is how many files share a folder (default 25). 1 or 2
+	// gives a directory-heavy tree, where the walk itself dominates.
+	PerFolder int
+	// YAMLPermil is the share, per mille of the non-image files, that are
+	// plain YAML digestbot must read and classify (default 20).
+	YAMLPermil int
+}
+
+// perFolder is PerFolder with its default.
+func (s Shape) perFolder() int {
+	if s.PerFolder <= 0 {
+		return 25
+	}
+	return s.PerFolder
 }
 
 // repoSpec is one repository refs point to: how a file names it and where
@@ -122,9 +136,10 @@ func Generate(root string, s Shape) (*Tree, error) {
 	made := map[string]bool{}
 	var buf bytes.Buffer
 	for i := 0; i < s.Files; i++ {
-		// Layout: services of 200 files, 8 sub-folders each, ~25 files a folder.
-		svc := i / 200
-		sub := []string{"cmd", "internal/api", "internal/store", "web/src", "web/src/components", "docs", "deploy", "scripts"}[(i/25)%8]
+		// Layout: services of 8 sub-folders each, PerFolder files a folder.
+		folder := i / s.perFolder()
+		svc := folder / 8
+		sub := []string{"cmd", "internal/api", "internal/store", "web/src", "web/src/components", "docs", "deploy", "scripts"}[folder%8]
 		dir := filepath.Join(root, "services", fmt.Sprintf("s%04d", svc), filepath.FromSlash(sub))
 		if !made[dir] {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -160,7 +175,7 @@ func Generate(root string, s Shape) (*Tree, error) {
 			t.images = append(t.images, imageFile{rel: filepath.Join(dir, name)[len(root)+1:], data: bytes.Clone(buf.Bytes())})
 			t.Candidate++
 		} else {
-			ext := noiseExt(rng)
+			ext := noiseExt(rng, s.YAMLPermil)
 			name = fmt.Sprintf("f%d%s", i, ext)
 			writeNoise(&buf, rng, chunks, ext, i)
 			if ext == ".yaml" {
@@ -185,9 +200,21 @@ func (t *Tree) Restore() error {
 	return nil
 }
 
-func noiseExt(rng *rand.Rand) string {
+// noiseExt picks a noise file's extension; yamlPermil > 0 overrides the
+// share of plain YAML (taken from the other kinds in proportion).
+func noiseExt(rng *rand.Rand, yamlPermil int) string {
 	n := rng.IntN(1000)
+	if yamlPermil > 0 {
+		if n < yamlPermil {
+			return ".yaml"
+		}
+		// Spread the rest over the other kinds by their own shares.
+		n = (n - yamlPermil) * (1000 - 20) / (1000 - yamlPermil)
+	}
 	for _, k := range noiseKinds {
+		if yamlPermil > 0 && k.ext == ".yaml" {
+			continue
+		}
 		if n < k.permil {
 			return k.ext
 		}

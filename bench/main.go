@@ -21,6 +21,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -75,8 +76,13 @@ type Result struct {
 	Concurrency             int
 	Runs                    int
 	Backend                 string
+	PerFolder, YAMLPermil   int
 	Rg                      *Measure `json:",omitempty"`
-	Cmds                    []*Measure
+	// WalkFloor and HeadFloor are the floors (floors.go): a parallel walk
+	// reading every candidate, and a bare concurrent HEAD loop.
+	WalkFloor *Measure `json:",omitempty"`
+	HeadFloor *Measure `json:",omitempty"`
+	Cmds      []*Measure
 }
 
 func main() {
@@ -89,6 +95,8 @@ func main() {
 	flag.IntVar(&o.Shape.Tags, "tags", 50, "unique tags the references spread over")
 	flag.IntVar(&o.Shape.Repos, "repos", 8, "repositories the tags spread over (at most 8)")
 	flag.Uint64Var(&o.Shape.Seed, "seed", 1, "generator seed")
+	flag.IntVar(&o.Shape.PerFolder, "perfolder", 25, "files per folder (1–2 gives a directory-heavy tree)")
+	flag.IntVar(&o.Shape.YAMLPermil, "yamlpermil", 20, "plain YAML files, per mille of the non-image files")
 	flag.DurationVar(&o.Latency, "latency", 0, "latency added to every registry request")
 	flag.IntVar(&o.Concurrency, "concurrency", 16, "digestbot --concurrency")
 	flag.IntVar(&o.Runs, "runs", 3, "runs of each command; medians are reported")
@@ -175,7 +183,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		Files: o.Shape.Files, ImageFiles: o.Shape.ImageFiles, Tags: o.Shape.Tags,
 		UsedTags: len(tree.UsedTags), Refs: tree.Refs, Candidates: tree.Candidate, Bytes: tree.Bytes,
 		Latency: o.Latency, Concurrency: o.Concurrency, Runs: o.Runs, Backend: "in-process (go-containerregistry)",
+		PerFolder: o.Shape.perFolder(), YAMLPermil: cmp.Or(o.Shape.YAMLPermil, 20),
 	}
+	var headTags [][2]string
+	for i := range tree.UsedTags {
+		tr := o.Shape.tag(i)
+		headTags = append(headTags, [2]string{tr.repo.path, tr.tag})
+	}
+	sort.Slice(headTags, func(i, j int) bool {
+		return headTags[i] != headTags[j] && (headTags[i][0] < headTags[j][0] || headTags[i][0] == headTags[j][0] && headTags[i][1] < headTags[j][1])
+	})
 	if o.Registry != "" {
 		res.Backend = "distribution " + o.Registry
 	}
@@ -188,6 +205,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	samples := map[string][]*Measure{}
 	for run := 0; run < o.Runs; run++ {
+		wall, n, err := WalkFloor(root, runtime.GOMAXPROCS(0))
+		if err != nil {
+			return nil, fmt.Errorf("walk floor: %w", err)
+		}
+		// The generated candidates, plus the .digestbot.yaml written above.
+		if n != tree.Candidate+1 {
+			return nil, fmt.Errorf("walk floor read %d candidates, the generator wrote %d", n, tree.Candidate+1)
+		}
+		samples["walk-floor"] = append(samples["walk-floor"], &Measure{Command: "walk-floor", Wall: wall, Walls: []time.Duration{wall}})
+		reg.Reset()
+		wall, err = HeadFloor(ctx, reg.Host(), headTags, o.Concurrency)
+		if err != nil {
+			return nil, fmt.Errorf("registry floor: %w", err)
+		}
+		c := reg.Counts()
+		samples["head-floor"] = append(samples["head-floor"], &Measure{Command: "head-floor", Wall: wall, Walls: []time.Duration{wall}, Heads: c.Heads, Requests: c.Total, MaxIn: c.MaxInFlight, Resolve: c.Span})
 		if rg != "" {
 			m, err := runOne(ctx, rg, []string{"-l", "-e", "^FROM", "-e", "image:", root}, nil)
 			if err != nil {
@@ -222,6 +255,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if len(samples["rg"]) > 0 {
 		res.Rg = median(samples["rg"])
 	}
+	res.WalkFloor = median(samples["walk-floor"])
+	res.HeadFloor = median(samples["head-floor"])
 	for _, c := range o.Commands {
 		res.Cmds = append(res.Cmds, median(samples[c]))
 	}
@@ -319,8 +354,9 @@ func median(ms []*Measure) *Measure {
 func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "tree: %d files (%d MiB), %d image files, %d refs, %d unique tags referenced (of %d), %d files digestbot reads\n",
 		r.Files, r.Bytes>>20, r.ImageFiles, r.Refs, r.UsedTags, r.Tags, r.Candidates)
+	fmt.Fprintf(w, "shape: %d files per folder, plain YAML %d‰ of the other files\n", r.PerFolder, r.YAMLPermil)
 	fmt.Fprintf(w, "registry: %s, latency %s; digestbot --concurrency %d; median of %d runs\n", r.Backend, r.Latency, r.Concurrency, r.Runs)
-	fmt.Fprintf(w, "%-6s %9s %9s %11s %10s %7s %5s %8s %9s %9s\n", "cmd", "wall", "cpu", "files/s", "refs/s", "HEADs", "GETs", "RSS MiB", "resolve", "vs rg")
+	fmt.Fprintf(w, "%-10s %9s %9s %11s %10s %7s %5s %8s %9s %9s\n", "cmd", "wall", "cpu", "files/s", "refs/s", "HEADs", "GETs", "RSS MiB", "resolve", "vs rg")
 	row := func(m *Measure) {
 		ratio := ""
 		if r.Rg != nil && r.Rg.Wall > 0 {
@@ -328,26 +364,57 @@ func (r *Result) Print(w io.Writer) {
 		}
 		refs := fmt.Sprintf("%.0f", float64(r.Refs)/m.Wall.Seconds())
 		heads, gets, resolve := fmt.Sprint(m.Heads), fmt.Sprint(m.Gets), m.Resolve.Round(time.Millisecond).String()
-		if m.Command == "rg" || m.Command == "scan" {
+		switch m.Command {
+		case "rg", "scan", "walk-floor":
 			heads, gets, resolve = "-", "-", "-"
-			if m.Command == "rg" {
+			if m.Command != "scan" {
 				refs = "-"
 			}
+		case "head-floor":
+			refs, gets = "-", "-"
 		}
-		fmt.Fprintf(w, "%-6s %9s %9s %11.0f %10s %7s %5s %8.1f %9s %9s\n", m.Command,
+		fmt.Fprintf(w, "%-10s %9s %9s %11.0f %10s %7s %5s %8.1f %9s %9s\n", m.Command,
 			m.Wall.Round(time.Millisecond), m.CPU.Round(time.Millisecond), float64(r.Files)/m.Wall.Seconds(),
 			refs, heads, gets, float64(m.RSSKiB)/1024, resolve, ratio)
 	}
-	if r.Rg != nil {
-		row(r.Rg)
+	for _, m := range []*Measure{r.WalkFloor, r.HeadFloor, r.Rg} {
+		if m != nil {
+			row(m)
+		}
 	}
 	for _, m := range r.Cmds {
 		row(m)
 	}
+	r.printRatios(w)
 	if r.Latency > 0 {
 		conc := r.Concurrency
 		waves := (r.UsedTags + conc - 1) / conc
 		fmt.Fprintf(w, "expected resolve with latency: %d tags × %s ÷ %d = %s (%d waves)\n",
 			r.UsedTags, r.Latency, conc, (time.Duration(r.UsedTags) * r.Latency / time.Duration(conc)).Round(time.Millisecond), waves)
+	}
+}
+
+// printRatios prints the targets' ratios: scan against the walk floor,
+// check against rg and against max(scan, registry floor).
+func (r *Result) printRatios(w io.Writer) {
+	cmd := map[string]*Measure{}
+	for _, m := range r.Cmds {
+		cmd[m.Command] = m
+	}
+	ratio := func(a, b time.Duration) string {
+		if b <= 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f×", float64(a)/float64(b))
+	}
+	scan, check := cmd["scan"], cmd["check"]
+	if scan != nil && r.WalkFloor != nil {
+		fmt.Fprintf(w, "scan / walk floor: %s\n", ratio(scan.Wall, r.WalkFloor.Wall))
+	}
+	if check != nil && r.Rg != nil {
+		fmt.Fprintf(w, "check / rg -l: %s\n", ratio(check.Wall, r.Rg.Wall))
+	}
+	if check != nil && scan != nil && r.HeadFloor != nil {
+		fmt.Fprintf(w, "check / max(scan, registry floor): %s\n", ratio(check.Wall, max(scan.Wall, r.HeadFloor.Wall)))
 	}
 }
