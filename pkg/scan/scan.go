@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/imgref"
@@ -200,24 +198,13 @@ func scanFile(root, rel, abs string, cfg *config.Config) (*File, []report.Proble
 	problem := func(format string, args ...any) []report.Problem {
 		return []report.Problem{{File: rel, Message: fmt.Sprintf(format, args...)}}
 	}
-	// O_NONBLOCK: should the file have become a FIFO since the walk saw it,
-	// opening it must not wait for a writer (it is then skipped below).
-	// Regular files ignore the flag.
-	f, err := os.OpenFile(abs, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	src, mode, regular, err := readCandidate(abs, MaxFileSize)
 	if err != nil {
 		return nil, problem("cannot read: %v; check its permissions or exclude it in %s", unwrapPath(err), config.FileName)
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, problem("cannot read: %v", unwrapPath(err))
-	}
-	if !info.Mode().IsRegular() {
+	if !regular {
+		// Replaced by a FIFO, device or symlink since the walk saw it.
 		return nil, nil
-	}
-	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, problem("cannot read: %v", unwrapPath(err))
 	}
 	kind := rewriters.Classify(rel, src)
 	if kind == "" {
@@ -240,7 +227,7 @@ func scanFile(root, rel, abs string, cfg *config.Config) (*File, []report.Proble
 	if len(found) == 0 {
 		return nil, nil
 	}
-	file := &File{Path: rel, Abs: abs, Root: root, Kind: kind, Mode: info.Mode(), Src: src}
+	file := &File{Path: rel, Abs: abs, Root: root, Kind: kind, Mode: mode, Src: src}
 	for _, r := range found {
 		ref := Ref{Ref: r}
 		if ref.Skip == "" {
