@@ -10,7 +10,7 @@ import (
 
 // readCandidate reads at most limit+1 bytes of a regular file; see
 // read_unix.go for the fast path used on Unix.
-func readCandidate(path string, limit int) ([]byte, fs.FileMode, bool, error) {
+func readCandidate(path string, limit int, follow bool) ([]byte, fs.FileMode, bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, false, err

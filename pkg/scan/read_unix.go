@@ -13,12 +13,17 @@ import (
 // network poller. It reads at most limit+1 bytes, so a caller can tell a
 // file over the limit, and the file's permission and special mode bits. A file that is not regular (replaced by a FIFO or a
 // device since the walk saw it) returns regular=false and no bytes; a
-// symlink swapped in at the last component is refused (O_NOFOLLOW).
-func readCandidate(path string, limit int) (src []byte, mode fs.FileMode, regular bool, err error) {
+// symlink swapped in at the last component is refused (O_NOFOLLOW) unless
+// follow is set (the file the user named).
+func readCandidate(path string, limit int, follow bool) (src []byte, mode fs.FileMode, regular bool, err error) {
 	var fd int
+	flags := syscall.O_RDONLY | syscall.O_CLOEXEC | syscall.O_NONBLOCK
+	if !follow {
+		flags |= syscall.O_NOFOLLOW
+	}
 	for {
 		// O_NONBLOCK: opening a FIFO must not wait for a writer.
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+		fd, err = syscall.Open(path, flags, 0)
 		if err != syscall.EINTR {
 			break
 		}

@@ -50,8 +50,11 @@ func TestReadCandidate(t *testing.T) {
 		{"symlink refused", link, 0, false, 0, true},
 		{"missing", filepath.Join(dir, "nope"), 0, false, 0, true},
 	}
+	if src, _, regular, err := readCandidate(link, limit, true); err != nil || !regular || len(src) != 5 {
+		t.Errorf("symlink followed: %d bytes, regular %v, err %v; want 5, true, nil", len(src), regular, err)
+	}
 	for _, tt := range tests {
-		src, mode, regular, err := readCandidate(tt.path, limit)
+		src, mode, regular, err := readCandidate(tt.path, limit, false)
 		if (err != nil) != tt.err {
 			t.Errorf("%s: err = %v, want error %v", tt.name, err, tt.err)
 			continue

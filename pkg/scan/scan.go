@@ -88,6 +88,7 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 	type job struct {
 		i        int
 		rel, abs string
+		explicit bool
 	}
 	type result struct {
 		i        int
@@ -108,7 +109,7 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 				if ctx.Err() != nil {
 					continue
 				}
-				f, ps := scanFile(res.Root, j.rel, j.abs, cfg)
+				f, ps := scanFile(res.Root, j.rel, j.abs, cfg, j.explicit)
 				if f != nil || len(ps) > 0 {
 					found[w] = append(found[w], result{j.i, f, ps})
 				}
@@ -124,7 +125,7 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 	}
 	n := 0
 	if !info.IsDir() {
-		jobs <- job{0, filepath.Base(path), path}
+		jobs <- job{0, filepath.Base(path), path, true}
 		n = 1
 	} else {
 		err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
@@ -155,7 +156,7 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 			if cfg.Excluded(rel) {
 				return nil
 			}
-			jobs <- job{n, rel, p}
+			jobs <- job{n, rel, p, false}
 			n++
 			return nil
 		})
@@ -194,11 +195,13 @@ func unwrapPath(err error) error {
 
 // scanFile reads, classifies and searches one candidate file. It returns a
 // nil File when the file holds no references.
-func scanFile(root, rel, abs string, cfg *config.Config) (*File, []report.Problem) {
+// explicit marks the file the user named as PATH: a symlink there is the
+// user's own choice and is followed for reading (writes still refuse it).
+func scanFile(root, rel, abs string, cfg *config.Config, explicit bool) (*File, []report.Problem) {
 	problem := func(format string, args ...any) []report.Problem {
 		return []report.Problem{{File: rel, Message: fmt.Sprintf(format, args...)}}
 	}
-	src, mode, regular, err := readCandidate(abs, MaxFileSize)
+	src, mode, regular, err := readCandidate(abs, MaxFileSize, explicit)
 	if err != nil {
 		return nil, problem("cannot read: %v; check its permissions or exclude it in %s", unwrapPath(err), config.FileName)
 	}
