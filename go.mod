@@ -3,6 +3,7 @@ module github.com/digestbot/digestbot
 go 1.26.8
 
 require (
+	github.com/charlievieth/fastwalk v1.0.14
 	github.com/google/go-containerregistry v0.22.1
 	github.com/google/go-github/v75 v75.0.0
 	github.com/moby/buildkit v0.34.2

@@ -16,6 +16,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+
+	"github.com/charlievieth/fastwalk"
 
 	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/imgref"
@@ -83,52 +86,41 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 		res.Root = filepath.Dir(path)
 	}
 
-	// Candidate files are read and parsed by workers while the walk goes
-	// on, so reading directories and parsing files overlap.
-	type job struct {
-		i        int
-		rel, abs string
-		explicit bool
-	}
+	// The walk is parallel (fastwalk: one goroutine per core reading
+	// folders), and each walking goroutine reads and parses the candidates
+	// it finds in place: no hand-off between a walker and parsers. The
+	// order the walk finds files in is not deterministic, so results are
+	// sorted by path at the end, in filepath.WalkDir's order.
 	type result struct {
-		i        int
+		rel      string
 		file     *File
 		problems []report.Problem
 	}
-	jobs := make(chan job, 256)
-	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
-	found := make([][]result, workers)
-	var mu sync.Mutex
-	done := 0
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				if ctx.Err() != nil {
-					continue
-				}
-				f, ps := scanFile(res.Root, j.rel, j.abs, cfg, j.explicit)
-				if f != nil || len(ps) > 0 {
-					found[w] = append(found[w], result{j.i, f, ps})
-				}
-				if opts.Progress != nil {
-					mu.Lock()
-					done++
-					n := done
-					mu.Unlock()
-					opts.Progress(n)
-				}
-			}
-		}()
+	var (
+		mu    sync.Mutex
+		found []result
+		n     atomic.Int64
+	)
+	keep := func(r result) {
+		mu.Lock()
+		found = append(found, r)
+		mu.Unlock()
 	}
-	n := 0
+	visit := func(rel, abs string, explicit bool) {
+		f, ps := scanFile(res.Root, rel, abs, cfg, explicit)
+		if f != nil || len(ps) > 0 {
+			keep(result{rel, f, ps})
+		}
+		done := n.Add(1)
+		if opts.Progress != nil {
+			opts.Progress(int(done))
+		}
+	}
 	if !info.IsDir() {
-		jobs <- job{0, filepath.Base(path), path, true}
-		n = 1
+		visit(filepath.Base(path), path, true)
 	} else {
-		err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		conf := fastwalk.Config{Follow: false, NumWorkers: runtime.GOMAXPROCS(0)}
+		err = fastwalk.Walk(&conf, path, func(p string, d fs.DirEntry, err error) error {
 			if cerr := ctx.Err(); cerr != nil {
 				return cerr
 			}
@@ -141,7 +133,7 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 			rel, _ := filepath.Rel(path, p)
 			rel = filepath.ToSlash(rel)
 			if err != nil {
-				res.Problems = append(res.Problems, report.Problem{File: rel, Message: fmt.Sprintf("cannot read: %v", unwrapPath(err))})
+				keep(result{rel: rel, problems: []report.Problem{{File: rel, Message: fmt.Sprintf("cannot read: %v", unwrapPath(err))}}})
 				if d != nil && d.IsDir() {
 					return fs.SkipDir
 				}
@@ -156,33 +148,46 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 			if cfg.Excluded(rel) {
 				return nil
 			}
-			jobs <- job{n, rel, p, false}
-			n++
+			visit(rel, p, false)
 			return nil
 		})
 	}
-	close(jobs)
-	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	res.Candidates = n
-	var all []result
-	for _, rs := range found {
-		all = append(all, rs...)
-	}
-	sort.Slice(all, func(a, b int) bool { return all[a].i < all[b].i })
-	for _, r := range all {
+	res.Candidates = int(n.Load())
+	sort.Slice(found, func(a, b int) bool { return walkLess(found[a].rel, found[b].rel) })
+	for _, r := range found {
 		if r.file != nil {
 			res.Files = append(res.Files, r.file)
 		}
 		res.Problems = append(res.Problems, r.problems...)
 	}
-	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].File < res.Problems[j].File })
+	sort.SliceStable(res.Problems, func(i, j int) bool { return res.Problems[i].File < res.Problems[j].File })
 	return res, nil
+}
+
+// walkLess orders '/'-separated paths as filepath.WalkDir visits them: a
+// folder's contents come right after the folder, before its siblings that
+// sort after it ("a/x" before "a-b").
+func walkLess(a, b string) bool {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		ca, cb := a[i], b[i]
+		if ca == cb {
+			continue
+		}
+		if ca == '/' {
+			return true
+		}
+		if cb == '/' {
+			return false
+		}
+		return ca < cb
+	}
+	return len(a) < len(b)
 }
 
 func unwrapPath(err error) error {
