@@ -1,21 +1,31 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/digestbot/digestbot/pkg/finding"
+	"github.com/digestbot/digestbot/pkg/plan"
 	"github.com/digestbot/digestbot/pkg/report"
 )
 
-// sarifWriter is set by the SARIF code; until then --format sarif is refused.
-var sarifWriter func(env *Env, root string, findings []report.Finding) error
+// CheckOptions are check's flags and arguments.
+type CheckOptions struct {
+	Env        *Env
+	Paths      []string
+	ConfigFile string
+	Format     string
+	Resolve    ResolveOptions
+}
 
-func newCheckCmd(env *Env, g *globalFlags) *cobra.Command {
-	var format string
-	var rf *resolveFlags
+func newCheckCmd(env *Env, g *globalFlags, runF func(context.Context, *CheckOptions) error) *cobra.Command {
+	opts := &CheckOptions{Env: env}
 	cmd := &cobra.Command{
 		Use:   "check [PATH...]",
 		Short: "Resolve every reference and report which need action",
@@ -28,43 +38,83 @@ Exit codes: 0 all ok, 1 something needs action, 2 an error.`,
   digestbot check ./deploy --format json
   digestbot check --format sarif > digestbot.sarif`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			formats := []string{"text", "json"}
-			if sarifWriter != nil {
-				formats = append(formats, "sarif")
+			opts.Paths, opts.ConfigFile = defaultPaths(args), g.config
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			if err := checkFormat(format, formats...); err != nil {
-				return err
-			}
-			out, _, err := runPlan(cmd.Context(), env, g, defaultPaths(args), rf)
-			if err != nil {
-				return err
-			}
-			switch format {
-			case "json":
-				err = report.WriteJSON(env.Stdout, out.Findings, out.Problems)
-			case "sarif":
-				err = sarifWriter(env, sarifRoot(defaultPaths(args)), out.Findings)
-			default:
-				err = report.WriteText(env.Stdout, out.Findings)
-			}
-			if err != nil {
-				return err
-			}
-			if err := writeGitHubOutput(env, statusCounts(out.Findings, len(out.Problems))); err != nil {
-				fmt.Fprintf(env.Stderr, "digestbot: cannot write GITHUB_OUTPUT: %v\n", err)
-			}
-			return needsAttention(env, out.Attention, verdict(env, out.Findings, out.Problems))
+			return checkRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or sarif")
-	rf = addResolveFlags(cmd)
-	rf.platforms = true
+	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, json or sarif")
+	addResolveFlags(cmd, &opts.Resolve)
 	return cmd
+}
+
+func checkRun(ctx context.Context, opts *CheckOptions) error {
+	env := opts.Env
+	if err := checkFormat(opts.Format, "text", "json", "sarif"); err != nil {
+		return err
+	}
+	prog := newProgress(env)
+	po, err := planOptions(env, opts.Paths, opts.ConfigFile, opts.Resolve, prog)
+	if err != nil {
+		return err
+	}
+	po.Platforms = true
+	out, err := plan.Run(ctx, po)
+	prog.done()
+	if err != nil {
+		return runError(err)
+	}
+	switch opts.Format {
+	case "json":
+		err = report.WriteJSON(env.Stdout, out.Findings, out.Problems)
+	case "sarif":
+		err = writeSARIF(env, sarifRoot(opts.Paths), out.Findings)
+	default:
+		err = report.WriteText(env.Stdout, out.Findings)
+	}
+	if err != nil {
+		return err
+	}
+	if err := writeGitHubOutput(env, statusCounts(out.Findings, len(out.Problems))); err != nil {
+		fmt.Fprintf(env.Stderr, "digestbot: cannot write GITHUB_OUTPUT: %v\n", err)
+	}
+	return needsAttention(env, out.Attention, verdict(env, out.Findings, out.Problems))
+}
+
+// writeSARIF prints the SARIF log; columns in SARIF count UTF-16 units, so
+// the few lines needed are read from the files.
+func writeSARIF(env *Env, root string, findings []finding.Finding) error {
+	cache := map[string][][]byte{}
+	lineText := func(file string, line int) string {
+		lines, ok := cache[file]
+		if !ok {
+			b, _ := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+			lines = bytes.Split(b, []byte("\n"))
+			cache[file] = lines
+		}
+		if line < 1 || line > len(lines) {
+			return ""
+		}
+		return string(lines[line-1])
+	}
+	return report.WriteSARIF(env.Stdout, findings, version(), lineText)
+}
+
+// needsAttention prints what needs action without being a finding's status
+// (one line each on stderr) and turns a clean verdict into exit 1.
+func needsAttention(env *Env, attention []finding.Problem, err error) error {
+	printProblems(env.Stderr, attention)
+	if err == nil && len(attention) > 0 {
+		return errFindings
+	}
+	return err
 }
 
 // verdict prints problems and ref errors on stderr and picks the exit code
 // shared by check and comment: 2 on errors, 1 when something needs action.
-func verdict(env *Env, findings []report.Finding, problems []report.Problem) error {
+func verdict(env *Env, findings []finding.Finding, problems []finding.Problem) error {
 	if reportErrors(env, findings, problems) > 0 {
 		return errReported
 	}
@@ -78,11 +128,11 @@ func verdict(env *Env, findings []report.Finding, problems []report.Problem) err
 
 // reportErrors prints, one line each on stderr, the problems and then the
 // refs that could not be resolved, and returns how many there were.
-func reportErrors(env *Env, findings []report.Finding, problems []report.Problem) int {
+func reportErrors(env *Env, findings []finding.Finding, problems []finding.Problem) int {
 	printProblems(env.Stderr, problems)
 	n := len(problems)
 	for _, f := range findings {
-		if f.Status == report.Error {
+		if f.Status == finding.Error {
 			n++
 			printRefError(env, f)
 		}
@@ -91,7 +141,7 @@ func reportErrors(env *Env, findings []report.Finding, problems []report.Problem
 }
 
 // printRefError prints one line naming the file, line, ref and what to do.
-func printRefError(env *Env, f report.Finding) {
+func printRefError(env *Env, f finding.Finding) {
 	fmt.Fprintf(env.Stderr, "%s:%d: %s: %s\n", f.File, f.Line, f.Ref, f.Message)
 }
 
@@ -103,15 +153,15 @@ func sarifRoot(paths []string) string {
 		return "."
 	}
 	if info, err := os.Stat(paths[0]); err == nil && !info.IsDir() {
-		return dirOf(paths[0])
+		return filepath.Dir(paths[0])
 	}
 	return paths[0]
 }
 
 // statusCounts are check's Action outputs: one count per status, plus
 // needs-action and errors (ref errors and unreadable files).
-func statusCounts(findings []report.Finding, problems int) map[string]string {
-	counts := map[report.Status]int{}
+func statusCounts(findings []finding.Finding, problems int) map[string]string {
+	counts := map[finding.Status]int{}
 	action := 0
 	for _, f := range findings {
 		counts[f.Status]++
@@ -122,10 +172,10 @@ func statusCounts(findings []report.Finding, problems int) map[string]string {
 	kv := map[string]string{
 		"findings":     strconv.Itoa(len(findings)),
 		"needs-action": strconv.Itoa(action),
-		"errors":       strconv.Itoa(counts[report.Error] + problems),
+		"errors":       strconv.Itoa(counts[finding.Error] + problems),
 	}
-	for _, st := range report.AllStatuses {
-		if st != report.Error {
+	for _, st := range finding.Statuses() {
+		if st != finding.Error {
 			kv[string(st)] = strconv.Itoa(counts[st])
 		}
 	}

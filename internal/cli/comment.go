@@ -1,17 +1,17 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/pkg/pullreq"
 	"github.com/digestbot/digestbot/pkg/report"
 )
-
-func init() { extraCommands = append(extraCommands, newCommentCmd) }
 
 // pullRequestEvent is the part of a pull_request event digestbot reads.
 type pullRequestEvent struct {
@@ -24,10 +24,18 @@ type pullRequestEvent struct {
 	} `json:"pull_request"`
 }
 
-func newCommentCmd(env *Env, g *globalFlags) *cobra.Command {
-	var dryRun bool
-	var number int
-	var rf *resolveFlags
+// CommentOptions are comment's flags and arguments.
+type CommentOptions struct {
+	Env        *Env
+	Paths      []string
+	ConfigFile string
+	DryRun     bool
+	Number     int
+	Resolve    ResolveOptions
+}
+
+func newCommentCmd(env *Env, g *globalFlags, runF func(context.Context, *CommentOptions) error) *cobra.Command {
+	opts := &CommentOptions{Env: env}
 	cmd := &cobra.Command{
 		Use:   "comment [PATH]",
 		Short: "Comment on the image references a pull request adds or changes (GitHub)",
@@ -48,75 +56,83 @@ Exit codes, as check, for the lines the pull request changes: 0 all pinned,
   digestbot comment --pr 42 --dry-run`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			gs, err := readGitHubSettings(env, !dryRun)
-			if err != nil {
-				return err
+			opts.Paths, opts.ConfigFile = defaultPaths(args), g.config
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			headSHA := ""
-			if p := env.Getenv("GITHUB_EVENT_PATH"); p != "" {
-				ev, err := readEvent(p)
-				if err != nil {
-					return err
-				}
-				if ev.PullRequest != nil {
-					n := ev.Number
-					if n == 0 {
-						n = ev.PullRequest.Number
-					}
-					if number == 0 || number == n {
-						number, headSHA = n, ev.PullRequest.Head.SHA
-					}
-				}
-			}
-			if number <= 0 {
-				return usageError("no pull request: comment runs on pull_request events (GITHUB_EVENT_PATH); elsewhere pass --pr N")
-			}
-			out, _, err := planInRepo(ctx, env, g, args, rf)
-			if err != nil {
-				return err
-			}
-			client, err := gs.client(ctx, env)
-			if err != nil {
-				return err
-			}
-			steps := env.Stderr
-			if dryRun {
-				steps = env.Stdout
-			}
-			res, err := pullreq.Comment(ctx, client, gs.repo, number, pullreq.CommentOptions{
-				HeadSHA: headSHA, DryRun: dryRun, Out: steps,
-				Annotations: env.Stdout, StepSummaryPath: env.Getenv("GITHUB_STEP_SUMMARY"),
-			}, out.Findings, fixedLines(out.Files))
-			if err != nil {
-				return &exitError{code: ExitError, msg: err.Error()}
-			}
-			if err := report.WriteText(env.Stdout, res.Findings); err != nil {
-				return err
-			}
-			// Problems count only in files the pull request changes.
-			var problems []report.Problem
-			for _, p := range out.Problems {
-				if res.ChangedFiles[p.File] {
-					problems = append(problems, p)
-				}
-			}
-			if !dryRun {
-				if err := writeGitHubOutput(env, map[string]string{
-					"checked": strconv.Itoa(res.Checked), "needs-action": strconv.Itoa(res.NeedsAction),
-					"errors": strconv.Itoa(res.Errors + len(problems)), "suggestions": strconv.Itoa(res.Suggestions),
-					"fallback": strconv.FormatBool(res.Fallback), "comment-url": res.SummaryURL,
-				}); err != nil {
-					return err
-				}
-			}
-			return verdict(env, res.Findings, problems)
+			return commentRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "read from GitHub and print what would be posted; write nothing")
-	cmd.Flags().IntVar(&number, "pr", 0, "pull request number (default: from the pull_request event)")
-	rf = addResolveFlags(cmd)
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "read from GitHub and print what would be posted; write nothing")
+	cmd.Flags().IntVar(&opts.Number, "pr", 0, "pull request number (default: from the pull_request event)")
+	addResolveFlags(cmd, &opts.Resolve)
 	return cmd
+}
+
+func commentRun(ctx context.Context, opts *CommentOptions) error {
+	env, dryRun, number := opts.Env, opts.DryRun, opts.Number
+	gs, err := readGitHubSettings(env, !dryRun)
+	if err != nil {
+		return err
+	}
+	headSHA := ""
+	if p := env.Getenv("GITHUB_EVENT_PATH"); p != "" {
+		ev, err := readEvent(p)
+		if err != nil {
+			return err
+		}
+		if ev.PullRequest != nil {
+			n := ev.Number
+			if n == 0 {
+				n = ev.PullRequest.Number
+			}
+			if number == 0 || number == n {
+				number, headSHA = n, ev.PullRequest.Head.SHA
+			}
+		}
+	}
+	if number <= 0 {
+		return usageError("no pull request: comment runs on pull_request events (GITHUB_EVENT_PATH); elsewhere pass --pr N")
+	}
+	out, err := planInRepo(ctx, env, opts.Paths, opts.ConfigFile, opts.Resolve)
+	if err != nil {
+		return err
+	}
+	client, err := gs.client(ctx, env)
+	if err != nil {
+		return err
+	}
+	steps := env.Stderr
+	if dryRun {
+		steps = env.Stdout
+	}
+	res, err := pullreq.Comment(ctx, client, gs.repo, number, pullreq.CommentOptions{
+		HeadSHA: headSHA, DryRun: dryRun, Out: steps,
+		Annotations: env.Stdout, StepSummaryPath: env.Getenv("GITHUB_STEP_SUMMARY"),
+	}, out.Findings, fixedLines(out.Files))
+	if err != nil {
+		return &exitError{code: ExitError, msg: err.Error()}
+	}
+	if err := report.WriteText(env.Stdout, res.Findings); err != nil {
+		return err
+	}
+	// Problems count only in files the pull request changes.
+	var problems []finding.Problem
+	for _, p := range out.Problems {
+		if res.ChangedFiles[p.File] {
+			problems = append(problems, p)
+		}
+	}
+	if !dryRun {
+		if err := writeGitHubOutput(env, map[string]string{
+			"checked": strconv.Itoa(res.Checked), "needs-action": strconv.Itoa(res.NeedsAction),
+			"errors": strconv.Itoa(res.Errors + len(problems)), "suggestions": strconv.Itoa(res.Suggestions),
+			"fallback": strconv.FormatBool(res.Fallback), "comment-url": res.SummaryURL,
+		}); err != nil {
+			return err
+		}
+	}
+	return verdict(env, res.Findings, problems)
 }
 
 func readEvent(path string) (*pullRequestEvent, error) {

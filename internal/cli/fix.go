@@ -2,22 +2,27 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strconv"
-	"sync"
 
 	"github.com/spf13/cobra"
 
-	"github.com/digestbot/digestbot/internal/atomicfile"
-	"github.com/digestbot/digestbot/pkg/pin"
+	"github.com/digestbot/digestbot/pkg/finding"
+	"github.com/digestbot/digestbot/pkg/plan"
 	"github.com/digestbot/digestbot/pkg/report"
 )
 
-func newFixCmd(env *Env, g *globalFlags) *cobra.Command {
-	var dryRun bool
-	var rf *resolveFlags
+// FixOptions are fix's flags and arguments.
+type FixOptions struct {
+	Env        *Env
+	Paths      []string
+	ConfigFile string
+	DryRun     bool
+	Resolve    ResolveOptions
+}
+
+func newFixCmd(env *Env, g *globalFlags, runF func(context.Context, *FixOptions) error) *cobra.Command {
+	opts := &FixOptions{Env: env}
 	cmd := &cobra.Command{
 		Use:   "fix [PATH...]",
 		Short: "Pin every reference to its tag's current digest, in place",
@@ -31,114 +36,70 @@ With --dry-run, fix prints a git-style unified diff and writes nothing.`,
   digestbot fix ./services
   digestbot fix --dry-run | git apply --check   # diff paths are relative to PATH`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			out, _, err := runPlan(ctx, env, g, defaultPaths(args), rf)
-			if err != nil {
-				return err
+			opts.Paths, opts.ConfigFile = defaultPaths(args), g.config
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			problems := out.Problems
-			if dryRun {
-				for _, fc := range out.Files {
-					if err := report.WriteDiff(env.Stdout, fc.File.Path, fc.File.Src, fc.New); err != nil {
-						return err
-					}
-				}
-			} else {
-				errs, err := writeFixes(ctx, out.Files)
-				if err != nil {
-					return err
-				}
-				for i, fc := range out.Files {
-					if errs[i] != nil {
-						problems = append(problems, report.Problem{File: fc.File.Path, Message: errs[i].Error()})
-					}
-				}
-			}
-			summary := env.Stdout
-			if dryRun {
-				// Keep stdout a clean patch.
-				summary = env.Stderr
-			}
-			errs := reportErrors(env, out.Findings, problems)
-			warnImageChanges(env, out.Files, dryRun)
-			line, kv := fixSummary(out, dryRun, errs)
-			fmt.Fprintln(summary, line)
-			if err := writeGitHubOutput(env, kv); err != nil {
-				fmt.Fprintf(env.Stderr, "digestbot: cannot write GITHUB_OUTPUT: %v\n", err)
-			}
-			if errs > 0 {
-				return errReported
-			}
-			return nil
+			return fixRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print a unified diff instead of writing")
-	rf = addResolveFlags(cmd)
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print a unified diff instead of writing")
+	addResolveFlags(cmd, &opts.Resolve)
 	return cmd
 }
 
-// writeConcurrency bounds the files written at once. Each atomic write
-// costs two fsyncs (the file, then its folder), which dominate fix on large
-// trees when done one after another; concurrent fsyncs are batched by the
-// filesystem (5,000 files: 35 s one at a time, a few seconds this way).
-const writeConcurrency = 32
-
-// writeFixes writes every file change, several at once, and returns one
-// error (or nil) per file. When ctx ends, files being written are finished
-// (each write is atomic), no new one is started, and ctx's error is
-// returned: every file is then either its old or its new version.
-func writeFixes(ctx context.Context, files []pin.FileChange) ([]error, error) {
-	errs := make([]error, len(files))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(writeConcurrency, len(files)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				errs[i] = writeFix(files[i])
-			}
-		}()
-	}
-feed:
-	for i := range files {
-		if ctx.Err() != nil {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			break feed
-		case next <- i:
-		}
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return errs, nil
-}
-
-// errChanged means a file was edited while digestbot ran.
-var errChanged = errors.New("changed while digestbot ran; not written, run fix again")
-
-// writeFix replaces one file, unless it changed since it was scanned.
-func writeFix(fc pin.FileChange) error {
-	cur, err := os.ReadFile(fc.File.Abs)
+func fixRun(ctx context.Context, opts *FixOptions) error {
+	env := opts.Env
+	prog := newProgress(env)
+	po, err := planOptions(env, opts.Paths, opts.ConfigFile, opts.Resolve, prog)
 	if err != nil {
-		return fmt.Errorf("cannot read before writing: %w", err)
+		return err
 	}
-	if string(cur) != string(fc.File.Src) {
-		return errChanged
+	out, err := plan.Run(ctx, po)
+	prog.done()
+	if err != nil {
+		return runError(err)
 	}
-	if err := atomicfile.WriteFile(fc.File.Root, fc.File.Abs, fc.New, fc.File.Mode); err != nil {
-		return fmt.Errorf("cannot write: %w; the file is unchanged", err)
+	problems := out.Problems
+	if opts.DryRun {
+		for _, fc := range out.Files {
+			if err := report.WriteDiff(env.Stdout, fc.File.Path, fc.File.Src, fc.New); err != nil {
+				return err
+			}
+		}
+	} else {
+		errs, err := plan.Write(ctx, out.Files)
+		if err != nil {
+			return err
+		}
+		for i, fc := range out.Files {
+			if errs[i] != nil {
+				problems = append(problems, finding.Problem{File: fc.File.Path, Message: errs[i].Error()})
+			}
+		}
+	}
+	summary := env.Stdout
+	if opts.DryRun {
+		// Keep stdout a clean patch.
+		summary = env.Stderr
+	}
+	errs := reportErrors(env, out.Findings, problems)
+	// Refs fix cannot edit: one line each, the bytes stay as they are.
+	printProblems(env.Stderr, out.Unpinnable)
+	warnImageChanges(env, out.Files, opts.DryRun)
+	line, kv := fixSummary(out, opts.DryRun, errs)
+	fmt.Fprintln(summary, line)
+	if err := writeGitHubOutput(env, kv); err != nil {
+		fmt.Fprintf(env.Stderr, "digestbot: cannot write GITHUB_OUTPUT: %v\n", err)
+	}
+	if errs > 0 {
+		return errReported
 	}
 	return nil
 }
 
 // warnImageChanges calls out loudly the fixes that change which image runs.
-func warnImageChanges(env *Env, files []pin.FileChange, dryRun bool) {
+func warnImageChanges(env *Env, files []plan.FileChange, dryRun bool) {
 	verb := "rewrote"
 	if dryRun {
 		verb = "would rewrite"
@@ -154,11 +115,11 @@ func warnImageChanges(env *Env, files []pin.FileChange, dryRun bool) {
 }
 
 // fixSummary returns the summary line and the same counts as Action outputs.
-func fixSummary(out *pin.Outcome, dryRun bool, errs int) (string, map[string]string) {
+func fixSummary(out *plan.Outcome, dryRun bool, errs int) (string, map[string]string) {
 	var pinned, refreshed, skipped int
 	for _, fc := range out.Files {
 		for _, c := range fc.Changes {
-			if c.Status == report.Unpinned {
+			if c.Status == finding.Unpinned {
 				pinned++
 			} else {
 				refreshed++
@@ -166,7 +127,7 @@ func fixSummary(out *pin.Outcome, dryRun bool, errs int) (string, map[string]str
 		}
 	}
 	for _, f := range out.Findings {
-		if f.Status == report.Skipped {
+		if f.Status == finding.Skipped {
 			skipped++
 		}
 	}

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/google/go-github/v75/github"
 
-	"github.com/digestbot/digestbot/pkg/config"
-	"github.com/digestbot/digestbot/pkg/pin"
+	"github.com/digestbot/digestbot/pkg/plan"
 	"github.com/digestbot/digestbot/pkg/pullreq"
 )
 
@@ -51,75 +49,6 @@ func (s githubSettings) client(ctx context.Context, env *Env) (*github.Client, e
 	return c, nil
 }
 
-// repoPrefix is the scan root's path inside the repository ('/'-separated,
-// with a trailing slash; "" at the root). The repository root is the
-// nearest folder holding .git, else GITHUB_WORKSPACE, else the scan root.
-func repoPrefix(env *Env, root string) (string, error) {
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		return "", err
-	}
-	if info, err := os.Stat(abs); err != nil || !info.IsDir() {
-		return "", usageError("%s is not a folder; run this command on the repository checkout (default .)", root)
-	}
-	if r, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = r
-	}
-	top := ""
-	for d := abs; ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
-			top = d
-			break
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	if top == "" {
-		if ws := env.Getenv("GITHUB_WORKSPACE"); ws != "" {
-			if w, err := filepath.Abs(ws); err == nil {
-				if r, err := filepath.EvalSymlinks(w); err == nil {
-					w = r
-				}
-				if rel, err := filepath.Rel(w, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-					top = w
-				}
-			}
-		}
-	}
-	if top == "" {
-		return "", nil
-	}
-	rel, err := filepath.Rel(top, abs)
-	if err != nil || rel == "." {
-		return "", nil
-	}
-	return filepath.ToSlash(rel) + "/", nil
-}
-
-// inRepo rewrites the paths of an outcome to be repository-relative.
-func inRepo(out *pin.Outcome, prefix string) {
-	if prefix == "" {
-		return
-	}
-	for i := range out.Findings {
-		out.Findings[i].File = prefix + out.Findings[i].File
-	}
-	for i := range out.Problems {
-		out.Problems[i].File = prefix + out.Problems[i].File
-	}
-	for i, fc := range out.Files {
-		f := *fc.File
-		f.Path = prefix + f.Path
-		out.Files[i].File = &f
-		changes := append([]pin.Change(nil), fc.Changes...)
-		for j := range changes {
-			changes[j].File = prefix + changes[j].File
-		}
-		out.Files[i].Changes = changes
-	}
-}
-
 // writeGitHubOutput appends step outputs to $GITHUB_OUTPUT when it is set.
 func writeGitHubOutput(env *Env, kv map[string]string) error {
 	path := env.Getenv("GITHUB_OUTPUT")
@@ -150,15 +79,18 @@ func writeGitHubOutput(env *Env, kv map[string]string) error {
 	return nil
 }
 
-// fixedLines maps every line fix would change to its full fixed text.
-// digestbot's edits never add or remove lines, so line numbers hold.
-func fixedLines(files []pin.FileChange) map[pullreq.FileLine]string {
+// fixedLines maps every line fix would change (the lines each change's
+// edits touch) to its full fixed text. digestbot's edits never add or
+// remove lines, so line numbers hold.
+func fixedLines(files []plan.FileChange) map[pullreq.FileLine]string {
 	out := map[pullreq.FileLine]string{}
 	for _, fc := range files {
 		lines := strings.Split(string(fc.New), "\n")
 		for _, c := range fc.Changes {
-			if c.Line >= 1 && c.Line <= len(lines) {
-				out[pullreq.FileLine{File: fc.File.Path, Line: c.Line}] = strings.TrimSuffix(lines[c.Line-1], "\r")
+			for _, l := range c.Lines {
+				if l >= 1 && l <= len(lines) {
+					out[pullreq.FileLine{File: fc.File.Path, Line: l}] = strings.TrimSuffix(lines[l-1], "\r")
+				}
 			}
 		}
 	}
@@ -166,7 +98,7 @@ func fixedLines(files []pin.FileChange) map[pullreq.FileLine]string {
 }
 
 // warnImageChangesPR calls out the fixes that change which image runs.
-func warnImageChangesPR(env *Env, files []pin.FileChange) {
+func warnImageChangesPR(env *Env, files []plan.FileChange) {
 	for _, fc := range files {
 		for _, c := range fc.Changes {
 			if c.Status.ChangesImage() {
@@ -179,16 +111,17 @@ func warnImageChangesPR(env *Env, files []pin.FileChange) {
 
 // planInRepo runs the plan for pr and comment over PATH (default ".") and
 // names files relative to the repository root, as the GitHub API does.
-func planInRepo(ctx context.Context, env *Env, g *globalFlags, args []string, rf *resolveFlags) (*pin.Outcome, *config.Config, error) {
-	paths := defaultPaths(args)
-	prefix, err := repoPrefix(env, paths[0])
+func planInRepo(ctx context.Context, env *Env, paths []string, configFile string, ro ResolveOptions) (*plan.Outcome, error) {
+	prog := newProgress(env)
+	defer prog.done()
+	po, err := planOptions(env, paths, configFile, ro, prog)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	out, cfg, err := runPlan(ctx, env, g, paths, rf)
+	po.InRepo, po.Workspace = true, env.Getenv("GITHUB_WORKSPACE")
+	out, err := plan.Run(ctx, po)
 	if err != nil {
-		return nil, nil, err
+		return nil, runError(err)
 	}
-	inRepo(out, prefix)
-	return out, cfg, nil
+	return out, nil
 }

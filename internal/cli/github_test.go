@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/digestbot/digestbot/pkg/pin"
+	"github.com/digestbot/digestbot/pkg/finding"
+	"github.com/digestbot/digestbot/pkg/plan"
 	"github.com/digestbot/digestbot/pkg/pullreq"
-	"github.com/digestbot/digestbot/pkg/report"
 	"github.com/digestbot/digestbot/pkg/scan"
 )
 
@@ -54,60 +54,19 @@ func TestGitHubCommandsNeedTheirEnvironment(t *testing.T) {
 	}
 }
 
-func TestRepoPrefix(t *testing.T) {
+func TestFixedLines(t *testing.T) {
 	t.Parallel()
-	repo := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(repo, ".git"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sub := filepath.Join(repo, "deploy", "prod")
-	if err := os.MkdirAll(sub, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	env := &Env{Getenv: func(string) string { return "" }}
-	if p, err := repoPrefix(env, repo); err != nil || p != "" {
-		t.Errorf("root: %q %v", p, err)
-	}
-	if p, err := repoPrefix(env, sub); err != nil || p != "deploy/prod/" {
-		t.Errorf("sub: %q %v", p, err)
-	}
-	// No .git: GITHUB_WORKSPACE is the root.
-	ws := t.TempDir()
-	wsSub := filepath.Join(ws, "k8s")
-	_ = os.MkdirAll(wsSub, 0o755)
-	envWS := &Env{Getenv: func(k string) string {
-		if k == "GITHUB_WORKSPACE" {
-			return ws
-		}
-		return ""
-	}}
-	if p, err := repoPrefix(envWS, wsSub); err != nil || p != "k8s/" {
-		t.Errorf("workspace sub: %q %v", p, err)
-	}
-}
-
-func TestInRepoAndFixedLines(t *testing.T) {
-	t.Parallel()
-	out := &pin.Outcome{
-		Findings: []report.Finding{{File: "Dockerfile", Line: 2, Ref: "node:20", Status: report.Unpinned}},
-		Problems: []report.Problem{{File: "bad.yaml", Message: "cannot parse"}},
-		Files: []pin.FileChange{{
+	out := &plan.Outcome{
+		Findings: []finding.Finding{{File: "Dockerfile", Line: 2, Ref: "node:20", Status: finding.Unpinned}},
+		Problems: []finding.Problem{{File: "bad.yaml", Message: "cannot parse"}},
+		Files: []plan.FileChange{{
 			File:    &scan.File{Path: "Dockerfile", Src: []byte("# x\r\nFROM node:20\r\n")},
 			New:     []byte("# x\r\nFROM node:20@sha256:aa\r\n"),
-			Changes: []pin.Change{{File: "Dockerfile", Line: 2, Old: "node:20"}},
+			Changes: []finding.Change{{File: "Dockerfile", Line: 2, Lines: []int{2}, Old: "node:20"}},
 		}},
 	}
-	orig := out.Files[0].File
-	inRepo(out, "svc/")
-	if out.Findings[0].File != "svc/Dockerfile" || out.Problems[0].File != "svc/bad.yaml" ||
-		out.Files[0].File.Path != "svc/Dockerfile" || out.Files[0].Changes[0].File != "svc/Dockerfile" {
-		t.Errorf("paths not rewritten: %+v", out)
-	}
-	if orig.Path != "Dockerfile" {
-		t.Error("inRepo changed the scanned file in place")
-	}
 	fixed := fixedLines(out.Files)
-	if got := fixed[pullreq.FileLine{File: "svc/Dockerfile", Line: 2}]; got != "FROM node:20@sha256:aa" {
+	if got := fixed[pullreq.FileLine{File: "Dockerfile", Line: 2}]; got != "FROM node:20@sha256:aa" {
 		t.Errorf("fixed line = %q", got)
 	}
 }

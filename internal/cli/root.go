@@ -1,6 +1,11 @@
 // Package cli holds digestbot's commands, one file each. It is separate from
 // cmd/digestbot so tests (and the Action test) can run the whole CLI
 // in-process with their own environment and streams.
+//
+// Each command is flag parsing into an options struct plus one run
+// function (newXCmd(env, g, runF) and xRun(ctx, opts), the shape of gh's
+// commands): the work itself is package plan's, so a command is
+// unit-testable by passing its own runF.
 package cli
 
 import (
@@ -15,8 +20,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/digestbot/digestbot/pkg/config"
-	"github.com/digestbot/digestbot/pkg/report"
-	"github.com/digestbot/digestbot/pkg/scan"
+	"github.com/digestbot/digestbot/pkg/finding"
 )
 
 // Exit codes, per the contract.
@@ -108,50 +112,29 @@ without changing any other byte.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitError, msg: err.Error() + "; see '" + c.CommandPath() + " --help'"}
 	})
-	root.AddCommand(newScanCmd(env, g), newCheckCmd(env, g), newFixCmd(env, g), newVersionCmd(env))
-	for _, add := range extraCommands {
-		root.AddCommand(add(env, g))
-	}
+	root.AddCommand(
+		newScanCmd(env, g, nil), newCheckCmd(env, g, nil), newFixCmd(env, g, nil),
+		newPRCmd(env, g, nil), newCommentCmd(env, g, nil), newVersionCmd(env),
+	)
 	return root
 }
 
-// extraCommands lets each command file register itself.
-var extraCommands []func(*Env, *globalFlags) *cobra.Command
+// runError turns an error of the plan into the command's error: exit 2
+// with its message (an interrupt keeps its own handling in Main).
+func runError(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return &exitError{code: ExitError, msg: err.Error()}
+}
 
 // usageError reports bad usage with exit code 2.
 func usageError(format string, args ...any) error {
 	return &exitError{code: ExitError, msg: fmt.Sprintf(format, args...)}
-}
-
-// loadConfig reads --config, or the default file at the first path's root.
-func loadConfig(g *globalFlags, paths []string) (*config.Config, error) {
-	if g.config != "" {
-		c, err := config.Load(g.config)
-		if err != nil {
-			return nil, &exitError{code: ExitError, msg: err.Error() + "; fix the file or pass another with --config"}
-		}
-		return c, nil
-	}
-	dir := paths[0]
-	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
-		dir = dirOf(dir)
-	}
-	c, err := config.Find(dir)
-	if err != nil {
-		return nil, &exitError{code: ExitError, msg: err.Error() + "; fix the file or pass another with --config"}
-	}
-	return c, nil
-}
-
-func dirOf(p string) string {
-	i := strings.LastIndexAny(p, `/\`)
-	if i < 0 {
-		return "."
-	}
-	if i == 0 {
-		return p[:1]
-	}
-	return p[:i]
 }
 
 func defaultPaths(args []string) []string {
@@ -161,50 +144,7 @@ func defaultPaths(args []string) []string {
 	return args
 }
 
-// scanned is the result of scanning every PATH of a command.
-type scanned struct {
-	roots    []*scan.Result
-	problems []report.Problem
-}
-
-// scanAll scans every path. A path that cannot be scanned at all is a problem.
-func scanAll(ctx context.Context, env *Env, paths []string, cfg *config.Config) (*scanned, error) {
-	s := &scanned{}
-	prog := newProgress(env)
-	defer prog.done()
-	for _, p := range paths {
-		res, err := scan.Scan(ctx, p, scan.Options{Config: cfg, Progress: prog.files})
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			s.problems = append(s.problems, report.Problem{File: p, Message: err.Error()})
-			continue
-		}
-		if len(paths) > 1 {
-			// Several roots: name files by root so they stay distinct.
-			for _, f := range res.Files {
-				f.Path = scan.Display(res.Root, f.Path)
-			}
-			for i := range res.Problems {
-				res.Problems[i].File = scan.Display(res.Root, res.Problems[i].File)
-			}
-		}
-		s.roots = append(s.roots, res)
-		s.problems = append(s.problems, res.Problems...)
-	}
-	return s, nil
-}
-
-func (s *scanned) files() []*scan.File {
-	var out []*scan.File
-	for _, r := range s.roots {
-		out = append(out, r.Files...)
-	}
-	return out
-}
-
-func printProblems(w io.Writer, ps []report.Problem) {
+func printProblems(w io.Writer, ps []finding.Problem) {
 	for _, p := range ps {
 		fmt.Fprintln(w, p.String())
 	}

@@ -1,53 +1,63 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
+	"github.com/digestbot/digestbot/pkg/plan"
 	"github.com/digestbot/digestbot/pkg/report"
 )
 
-func newScanCmd(env *Env, g *globalFlags) *cobra.Command {
-	var format string
+// ScanOptions are scan's flags and arguments.
+type ScanOptions struct {
+	Env        *Env
+	Paths      []string
+	ConfigFile string
+	Format     string
+}
+
+func newScanCmd(env *Env, g *globalFlags, runF func(context.Context, *ScanOptions) error) *cobra.Command {
+	opts := &ScanOptions{Env: env}
 	cmd := &cobra.Command{
 		Use:   "scan [PATH...]",
 		Short: "List image references offline (no network)",
 		Example: `  digestbot scan
   digestbot scan ./deploy --format json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
+			opts.Paths, opts.ConfigFile = defaultPaths(args), g.config
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			paths := defaultPaths(args)
-			cfg, err := loadConfig(g, paths)
-			if err != nil {
-				return err
-			}
-			s, err := scanAll(cmd.Context(), env, paths, cfg)
-			if err != nil {
-				return err
-			}
-			var findings []report.Finding
-			for _, f := range s.files() {
-				for _, r := range f.Refs {
-					findings = append(findings, r.Finding(f))
-				}
-			}
-			report.Sort(findings)
-			if format == "json" {
-				err = report.WriteJSON(env.Stdout, findings, s.problems)
-			} else {
-				err = report.WriteText(env.Stdout, findings)
-			}
-			if err != nil {
-				return err
-			}
-			printProblems(env.Stderr, s.problems)
-			if len(s.problems) > 0 {
-				return errReported
-			}
-			return nil
+			return scanRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
 	return cmd
+}
+
+func scanRun(ctx context.Context, opts *ScanOptions) error {
+	env := opts.Env
+	if err := checkFormat(opts.Format, "text", "json"); err != nil {
+		return err
+	}
+	prog := newProgress(env)
+	out, err := plan.Scan(ctx, plan.Options{Paths: opts.Paths, ConfigFile: opts.ConfigFile, Progress: plan.Progress{Files: prog.files}})
+	prog.done()
+	if err != nil {
+		return runError(err)
+	}
+	if opts.Format == "json" {
+		err = report.WriteJSON(env.Stdout, out.Findings, out.Problems)
+	} else {
+		err = report.WriteText(env.Stdout, out.Findings)
+	}
+	if err != nil {
+		return err
+	}
+	printProblems(env.Stderr, out.Problems)
+	if len(out.Problems) > 0 {
+		return errReported
+	}
+	return nil
 }

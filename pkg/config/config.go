@@ -42,6 +42,8 @@ type Config struct {
 	Pins Pins `yaml:"pins"`
 	// PullRequest configures `digestbot pr`.
 	PullRequest PullRequest `yaml:"pull-request"`
+	// Helm tunes how Helm values files are read and pinned.
+	Helm Helm `yaml:"helm"`
 
 	// Path is the file this config came from ("" for defaults).
 	Path string `yaml:"-"`
@@ -65,7 +67,29 @@ type Pins struct {
 	// which other tag a mismatched pin belongs to. 0 means the default; -1
 	// turns the search off.
 	TagSearch int `yaml:"tag-search"`
+	// Composed is "report" (default: refs composed of variables whose
+	// values the repository gives are resolved and reported) or "skip"
+	// (they are skipped).
+	Composed string `yaml:"composed"`
 }
+
+// pins.composed values.
+const (
+	ComposedReport = "report"
+	ComposedSkip   = "skip"
+)
+
+// Helm tunes Helm values files.
+type Helm struct {
+	// DigestKeys are the keys that hold a chart's image digest.
+	DigestKeys []string `yaml:"digest-keys"`
+	// InlineDigest lets fix append @sha256:… to the tag value when the
+	// chart has no digest key.
+	InlineDigest bool `yaml:"inline-digest"`
+}
+
+// DefaultHelmDigestKeys are the digest keys charts use most.
+var DefaultHelmDigestKeys = []string{"digest", "sha"}
 
 // PullRequest configures the pull request `digestbot pr` keeps open.
 type PullRequest struct {
@@ -95,6 +119,12 @@ func Default() *Config {
 func (c *Config) applyDefaults() {
 	if c.Pins.Platform == "" {
 		c.Pins.Platform = "index"
+	}
+	if c.Pins.Composed == "" {
+		c.Pins.Composed = ComposedReport
+	}
+	if c.Helm.DigestKeys == nil {
+		c.Helm.DigestKeys = append([]string(nil), DefaultHelmDigestKeys...)
 	}
 	if c.Pins.TagSearch == 0 {
 		c.Pins.TagSearch = DefaultTagSearch
@@ -187,6 +217,19 @@ func (c *Config) validate() error {
 	case "", "index", "keep":
 	default:
 		return fmt.Errorf("%w: pins.platform is %q; use index or keep", ErrInvalid, c.Pins.Platform)
+	}
+	switch c.Pins.Composed {
+	case "", ComposedReport, ComposedSkip:
+	default:
+		return fmt.Errorf("%w: pins.composed is %q; use report or skip", ErrInvalid, c.Pins.Composed)
+	}
+	if c.Helm.DigestKeys != nil && len(c.Helm.DigestKeys) == 0 {
+		return fmt.Errorf("%w: helm.digest-keys is empty; list at least one key (default: %s)", ErrInvalid, strings.Join(DefaultHelmDigestKeys, ", "))
+	}
+	for _, k := range c.Helm.DigestKeys {
+		if strings.TrimSpace(k) == "" || strings.ContainsAny(k, ".[]") {
+			return fmt.Errorf("%w: helm.digest-keys holds %q; give plain key names such as digest or sha", ErrInvalid, k)
+		}
 	}
 	if c.Pins.TagSearch < -1 {
 		return fmt.Errorf("%w: pins.tag-search is %d; use a positive bound, or -1 to turn the search off", ErrInvalid, c.Pins.TagSearch)

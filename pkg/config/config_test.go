@@ -57,11 +57,43 @@ func TestParseErrors(t *testing.T) {
 		"pins: {platform: maybe}\n":                       "use index or keep",
 		"registries:\n  docker.io:\n    host: http://x\n": "without a scheme",
 		"exclude: 3\n":                                    "cannot unmarshal",
+		"pins: {composed: never}\n":                       "use report or skip",
+		"helm: {digest-keys: []}\n":                       "helm.digest-keys is empty",
+		"helm: {digest-keys: [image.digest]}\n":           "plain key names",
+		"helm: {inline-digest: maybe}\n":                  "cannot unmarshal",
+		"helm: {digest-key: [sha]}\n":                     "field digest-key not found",
 	} {
 		_, err := Parse([]byte(in))
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse(%q) = %v, want %q", in, err, want)
 		}
+	}
+}
+
+// TestPinsAndHelm: pins.composed and the helm keys, with their defaults.
+func TestPinsAndHelm(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in       string
+		composed string
+		keys     string
+		inline   bool
+	}{
+		{"", ComposedReport, "digest,sha", false},
+		{"pins: {composed: skip}\n", ComposedSkip, "digest,sha", false},
+		{"pins: {composed: report}\nhelm: {digest-keys: [imageDigest], inline-digest: true}\n", ComposedReport, "imageDigest", true},
+	}
+	for _, tt := range tests {
+		c, err := Parse([]byte(tt.in))
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tt.in, err)
+		}
+		if c.Pins.Composed != tt.composed || strings.Join(c.Helm.DigestKeys, ",") != tt.keys || c.Helm.InlineDigest != tt.inline {
+			t.Errorf("Parse(%q) = pins %+v helm %+v", tt.in, c.Pins, c.Helm)
+		}
+	}
+	if d := Default(); d.Pins.Composed != ComposedReport || strings.Join(d.Helm.DigestKeys, ",") != "digest,sha" {
+		t.Errorf("Default() = pins %+v helm %+v", d.Pins, d.Helm)
 	}
 }
 

@@ -2,7 +2,7 @@
 // tag's current digest — the pins that lie — and checks that tags provide
 // the platforms a project requires.
 //
-// pin.Run resolves every tag with one HEAD and compares digests; only when a
+// plan.Run resolves every tag with one HEAD and compares digests; only when a
 // pinned digest D differs from the tag's current digest C does it ask
 // Diagnose, once per (tag, D) pair. Pins that match cost nothing here. The
 // questions, in order, with what each costs (every answer is memoised for
@@ -57,9 +57,8 @@ import (
 	"github.com/regclient/regclient/types/ref"
 
 	"github.com/digestbot/digestbot/pkg/config"
+	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/pkg/imgref"
-	"github.com/digestbot/digestbot/pkg/pin"
-	"github.com/digestbot/digestbot/pkg/report"
 	"github.com/digestbot/digestbot/pkg/resolve"
 )
 
@@ -71,7 +70,7 @@ const (
 )
 
 // Diagnoser explains pins that differ from their tag. It implements
-// pin.Diagnoser and pin.DigestOnlyDescriber and is safe for concurrent use.
+// plan.Diagnoser and is safe for concurrent use.
 // Use one per run: it memoises every registry answer.
 type Diagnoser struct {
 	rc  *regclient.RegClient
@@ -161,17 +160,20 @@ func New(res *resolve.Resolver, cfg *config.Config, opts ...Opt) *Diagnoser {
 	return &Diagnoser{rc: rc, cfg: cfg, o: o}
 }
 
-var (
-	_ pin.Diagnoser           = (*Diagnoser)(nil)
-	_ pin.DigestOnlyDescriber = (*Diagnoser)(nil)
-)
+// Diagnosis explains a pinned digest that is not the tag's current digest.
+type Diagnosis struct {
+	Status  finding.Status // stale, mismatch, platform, image-id or missing
+	Message string
+	// Fix is the digest fix writes; empty means the tag's current digest.
+	Fix string
+}
 
 // keep reports pins.platform: keep.
 func (d *Diagnoser) keep() bool { return d.cfg.Pins.Platform == "keep" }
 
-// Diagnose explains why pinned differs from current.Digest (pin.Run asks
+// Diagnose explains why pinned differs from current.Digest (plan.Run asks
 // only then). See the package documentation for the steps and costs.
-func (d *Diagnoser) Diagnose(ctx context.Context, k resolve.Key, current resolve.Result, pinned string) pin.Diagnosis {
+func (d *Diagnoser) Diagnose(ctx context.Context, k resolve.Key, current resolve.Result, pinned string) Diagnosis {
 	d.stats.diagnoses.Add(1)
 	n := names{registry: k.Registry, repository: k.Repository, tag: k.Tag, current: current.Digest}
 	repo, err := repoRef(k.Registry, k.Repository)
@@ -201,10 +203,10 @@ func (d *Diagnoser) Diagnose(ctx context.Context, k resolve.Key, current resolve
 					continue
 				}
 				if d.keep() {
-					return pin.Diagnosis{Status: report.OK,
+					return Diagnosis{Status: finding.OK,
 						Message: fmt.Sprintf("pinned to the %s image of %s's current index, kept as pins.platform is keep", c, n.ref())}
 				}
-				return pin.Diagnosis{Status: report.Platform,
+				return Diagnosis{Status: finding.Platform,
 					Message: fmt.Sprintf("pinned to the %s image inside %s's index, not to the index: other platforms cannot pull it; the fix is the index digest %s", c, n.ref(), short(current.Digest))}
 			}
 		}
@@ -223,12 +225,12 @@ func (d *Diagnoser) Diagnose(ctx context.Context, k resolve.Key, current resolve
 		if shapeOf(k.Tag).covers(shapeOf(sr.found)) {
 			return n.stale(fmt.Sprintf("the pinned digest is what %s points to now, an older %s", n.refTag(sr.found), n.ref()), "")
 		}
-		return pin.Diagnosis{Status: report.Mismatch,
+		return Diagnosis{Status: finding.Mismatch,
 			Message: fmt.Sprintf("%s is pinned to the digest of %s; Docker ignores the tag and runs %s", n.ref(), n.refTag(sr.found), n.refTag(sr.found))}
 	}
 	// 6. A version label that contradicts the tag.
 	if contradicts(k.Tag, ev.version) {
-		return pin.Diagnosis{Status: report.Mismatch,
+		return Diagnosis{Status: finding.Mismatch,
 			Message: fmt.Sprintf("%s is pinned to an image whose %s says %s, not %s; Docker ignores the tag and runs that image (%s)",
 				n.ref(), ev.versionFrom, ev.version, k.Tag, sr.note("other tag"))}
 	}
@@ -237,13 +239,13 @@ func (d *Diagnoser) Diagnose(ctx context.Context, k resolve.Key, current resolve
 		p := ev.plat.platform()
 		if d.keep() {
 			if c, ok := childFor(idx.children, p); ok {
-				return pin.Diagnosis{Status: report.Stale, Fix: c.digest,
+				return Diagnosis{Status: finding.Stale, Fix: c.digest,
 					Message: fmt.Sprintf("%s has moved on: the pinned %s image is outdated; the fix is the current %s image %s (pins.platform: keep)", n.ref(), c, c, short(c.digest))}
 			}
-			return pin.Diagnosis{Status: report.Platform,
+			return Diagnosis{Status: finding.Platform,
 				Message: fmt.Sprintf("pinned to an outdated %s image of %s, and its current index has no %s image: the fix is the index digest %s", p, n.ref(), p, short(current.Digest))}
 		}
-		return pin.Diagnosis{Status: report.Platform,
+		return Diagnosis{Status: finding.Platform,
 			Message: fmt.Sprintf("pinned to an outdated %s image of %s, not to its index: other platforms cannot pull it; the fix is the current index digest %s", p, n.ref(), short(current.Digest))}
 	}
 	// 8. The tag moved on.
@@ -261,8 +263,8 @@ func (d *Diagnoser) Diagnose(ctx context.Context, k resolve.Key, current resolve
 // manifest (step 2): an image ID, or missing. headErr, when not "", says
 // the manifest lookup failed rather than answered 404: then a digest that
 // is not an image config is stale with that note, not missing.
-func (d *Diagnoser) notAManifest(ctx context.Context, repo ref.Ref, n names, current resolve.Result, pinned, headErr string) pin.Diagnosis {
-	missing := func(extra string) pin.Diagnosis {
+func (d *Diagnoser) notAManifest(ctx context.Context, repo ref.Ref, n names, current resolve.Result, pinned, headErr string) Diagnosis {
+	missing := func(extra string) Diagnosis {
 		if headErr != "" {
 			return n.stale("", headErr)
 		}
@@ -270,7 +272,7 @@ func (d *Diagnoser) notAManifest(ctx context.Context, repo ref.Ref, n names, cur
 		if extra != "" {
 			msg += " (" + extra + ")"
 		}
-		return pin.Diagnosis{Status: report.Missing, Message: msg}
+		return Diagnosis{Status: finding.Missing, Message: msg}
 	}
 	cfg, what := d.configBlob(ctx, repo, pinned)
 	if cfg == nil {
@@ -285,14 +287,14 @@ func (d *Diagnoser) notAManifest(ctx context.Context, repo ref.Ref, n names, cur
 					continue
 				}
 				if m, err := d.getManifest(ctx, repo, c.digest); err == nil && m.config.Digest.String() == pinned {
-					return pin.Diagnosis{Status: report.ImageID, Message: fmt.Sprintf(
+					return Diagnosis{Status: finding.ImageID, Message: fmt.Sprintf(
 						"%s is the image ID of %s's %s image (its config digest, what `docker images` shows as IMAGE ID), not a manifest digest: pulls fail; the right digest is the index %s, or %s for %s alone",
 						short(pinned), n.ref(), c, short(current.Digest), short(c.digest), c)}
 				}
 			}
 		}
 	} else if m, err := d.getManifest(ctx, repo, current.Digest); err == nil && m.config.Digest.String() == pinned {
-		return pin.Diagnosis{Status: report.ImageID, Message: fmt.Sprintf(
+		return Diagnosis{Status: finding.ImageID, Message: fmt.Sprintf(
 			"%s is the image ID of %s, a %s image (its config digest, what `docker images` shows as IMAGE ID), not its manifest digest: pulls fail; the right digest is %s",
 			short(pinned), n.ref(), p, short(current.Digest))}
 	}
@@ -300,7 +302,7 @@ func (d *Diagnoser) notAManifest(ctx context.Context, repo ref.Ref, n names, cur
 	if v := cfg.Config.Labels[versionKey]; v != "" {
 		version = ", version " + v
 	}
-	return pin.Diagnosis{Status: report.ImageID, Message: fmt.Sprintf(
+	return Diagnosis{Status: finding.ImageID, Message: fmt.Sprintf(
 		"%s is the image ID of an older %s image of %s%s (its config digest, what `docker images` shows as IMAGE ID), not a manifest digest: pulls fail; the right digest is %s's current digest %s",
 		short(pinned), p, n.image(), version, n.ref(), short(current.Digest))}
 }
@@ -327,7 +329,7 @@ func (d *Diagnoser) configBlob(ctx context.Context, repo ref.Ref, dig string) (*
 
 // DescribeDigest explains a digest-only pin (no tag to refresh): the tag
 // that points to it now when the bounded search finds one, or why pulls
-// fail. It returns "" to keep pin.Run's default message.
+// fail. It returns "" to keep plan.Run's default message.
 func (d *Diagnoser) DescribeDigest(ctx context.Context, registry, repository, dig string) string {
 	d.stats.diagnoses.Add(1)
 	n := names{registry: registry, repository: repository}
@@ -390,7 +392,7 @@ func (n names) ref() string              { return n.refTag(n.tag) }
 func (n names) refTag(tag string) string { return n.short() + ":" + tag }
 func (n names) image() string            { return n.registry + "/" + n.repository }
 
-func (n names) stale(detail, note string) pin.Diagnosis {
+func (n names) stale(detail, note string) Diagnosis {
 	msg := fmt.Sprintf("%s has moved on to %s", n.ref(), short(n.current))
 	if detail != "" {
 		msg += "; " + detail
@@ -398,7 +400,7 @@ func (n names) stale(detail, note string) pin.Diagnosis {
 	if note != "" {
 		msg += " (" + note + ")"
 	}
-	return pin.Diagnosis{Status: report.Stale, Message: msg}
+	return Diagnosis{Status: finding.Stale, Message: msg}
 }
 
 // short abbreviates a digest for messages: sha256:0123456789ab.

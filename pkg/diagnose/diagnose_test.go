@@ -11,9 +11,8 @@ import (
 
 	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/diagnose"
+	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/pkg/internal/testregistry"
-	"github.com/digestbot/digestbot/pkg/pin"
-	"github.com/digestbot/digestbot/pkg/report"
 	"github.com/digestbot/digestbot/pkg/resolve"
 )
 
@@ -47,7 +46,7 @@ func (e *env) key(repo, tag string) resolve.Key {
 
 // diagnose resolves repo:tag, resets the request counts, and diagnoses
 // pinned against it.
-func (e *env) diagnose(repo, tag, pinned string) pin.Diagnosis {
+func (e *env) diagnose(repo, tag, pinned string) diagnose.Diagnosis {
 	e.t.Helper()
 	k := e.key(repo, tag)
 	cur := e.res.Resolve(context.Background(), []resolve.Key{k}, nil)[k]
@@ -61,7 +60,7 @@ func (e *env) diagnose(repo, tag, pinned string) pin.Diagnosis {
 // name is how messages write repo:tag of the test registry.
 func (e *env) name(repoTag string) string { return e.reg.Host() + "/" + repoTag }
 
-func want(t testing.TB, got pin.Diagnosis, status report.Status, fix string, contains ...string) {
+func want(t testing.TB, got diagnose.Diagnosis, status finding.Status, fix string, contains ...string) {
 	t.Helper()
 	if got.Status != status {
 		t.Errorf("status %s, want %s; message: %s", got.Status, status, got.Message)
@@ -104,7 +103,7 @@ func TestPlatform(t *testing.T) {
 		idx := reg.PushIndex(t, "library/node", "20", "linux/amd64", "linux/arm64/v8")
 		e := newEnv(t, reg, nil)
 		got := e.diagnose("library/node", "20", idx.Children[1].Digest)
-		want(t, got, report.Platform, "", "linux/arm64 image inside "+e.name("library/node:20")+"'s index", "the fix is the index digest "+idx.Digest[:19])
+		want(t, got, finding.Platform, "", "linux/arm64 image inside "+e.name("library/node:20")+"'s index", "the fix is the index digest "+idx.Digest[:19])
 		// A platform pin costs one HEAD (of the pin) and one GET (of the index).
 		wantRequests(t, reg, "heads=1 gets=1 blobs=0 lists=0 other=0")
 
@@ -113,7 +112,7 @@ func TestPlatform(t *testing.T) {
 		k := e.key("library/node", "20")
 		cur := resolve.Result{Digest: idx.Digest, IsIndex: true}
 		got = e.d.Diagnose(context.Background(), k, cur, idx.Children[0].Digest)
-		want(t, got, report.Platform, "", "linux/amd64 image")
+		want(t, got, finding.Platform, "", "linux/amd64 image")
 		wantRequests(t, reg, "heads=1 gets=0 blobs=0 lists=0 other=0")
 	})
 }
@@ -125,15 +124,15 @@ func TestPlatformKeep(t *testing.T) {
 		old := reg.PushIndex(t, "library/node", "20")
 		cur := reg.PushIndex(t, "library/node", "20")
 		e := newEnv(t, reg, func(c *config.Config) { c.Pins.Platform = "keep" })
-		want(t, e.diagnose("library/node", "20", cur.Children[1].Digest), report.OK, "", "linux/arm64 image of", "pins.platform is keep")
+		want(t, e.diagnose("library/node", "20", cur.Children[1].Digest), finding.OK, "", "linux/arm64 image of", "pins.platform is keep")
 		// An outdated arm64 image is refreshed to the current arm64 image.
-		want(t, e.diagnose("library/node", "20", old.Children[1].Digest), report.Stale, cur.Children[1].Digest,
+		want(t, e.diagnose("library/node", "20", old.Children[1].Digest), finding.Stale, cur.Children[1].Digest,
 			"the pinned linux/arm64 image is outdated", "current linux/arm64 image "+cur.Children[1].Digest[:19])
 		// An arm64 image whose platform the current index dropped: the index.
 		amd := reg.PushIndex(t, "library/node", "20", "linux/amd64")
 		k := e.key("library/node", "20")
 		got := e.d.Diagnose(context.Background(), k, resolve.Result{Digest: amd.Digest, IsIndex: true}, old.Children[1].Digest)
-		want(t, got, report.Platform, "", "current index has no linux/arm64 image")
+		want(t, got, finding.Platform, "", "current index has no linux/arm64 image")
 	})
 }
 
@@ -144,7 +143,7 @@ func TestOutdatedPlatformPin(t *testing.T) {
 	reg.PushIndex(t, "library/node", "20")
 	e := newEnv(t, reg, nil)
 	got := e.diagnose("library/node", "20", old.Children[1].Digest)
-	want(t, got, report.Platform, "", "outdated linux/arm64 image of "+e.name("library/node:20"), "not to its index")
+	want(t, got, finding.Platform, "", "outdated linux/arm64 image of "+e.name("library/node:20"), "not to its index")
 }
 
 // TestMismatchClassic: ubuntu:20.04 pinned to the digest of ubuntu:16.04,
@@ -160,7 +159,7 @@ func TestMismatchClassic(t *testing.T) {
 		reg.Tag(t, "library/ubuntu", "latest", tags["22.04"].Digest)
 		e := newEnv(t, reg, nil)
 		got := e.diagnose("library/ubuntu", "20.04", tags["16.04"].Digest)
-		want(t, got, report.Mismatch, "", e.name("library/ubuntu:20.04")+" is pinned to the digest of "+e.name("library/ubuntu:16.04"))
+		want(t, got, finding.Mismatch, "", e.name("library/ubuntu:20.04")+" is pinned to the digest of "+e.name("library/ubuntu:16.04"))
 		// HEAD of the pin, GET of it, one child and its config (labels),
 		// the tag list, then the 5 other tags in one batch (18.04, 22.04,
 		// 16.04, 14.04, latest).
@@ -186,7 +185,7 @@ func TestMismatchByVersionLabel(t *testing.T) {
 		reg.PushIndex(t, "org/app", "2.0")
 		e := newEnv(t, reg, nil)
 		got := e.diagnose("org/app", "2.0", labelled.Digest)
-		want(t, got, report.Mismatch, "", "is pinned to the digest of "+e.name("org/app:0.9"))
+		want(t, got, finding.Mismatch, "", "is pinned to the digest of "+e.name("org/app:0.9"))
 		// The version annotation names the tag: one tag HEAD, not 31.
 		if s := e.d.Stats(); s.TagHeads != 1 {
 			t.Errorf("tag HEADs %d, want 1", s.TagHeads)
@@ -198,7 +197,7 @@ func TestMismatchByVersionLabel(t *testing.T) {
 		reg.PushIndex(t, "org/app", "0.9")
 		e2 := newEnv(t, reg, nil)
 		got = e2.diagnose("org/app", "2.0", labelled.Digest)
-		want(t, got, report.Mismatch, "", "whose org.opencontainers.image.version annotation says 0.9, not 2.0")
+		want(t, got, finding.Mismatch, "", "whose org.opencontainers.image.version annotation says 0.9, not 2.0")
 	})
 }
 
@@ -209,7 +208,7 @@ func TestMismatchLabelOnChildConfig(t *testing.T) {
 	img := reg.PushIndexOpts(t, "org/app", "1.0", nil, testregistry.Labels(map[string]string{"org.opencontainers.image.version": "1.0"}))
 	reg.PushIndex(t, "org/app", "3.0")
 	e := newEnv(t, reg, nil)
-	want(t, e.diagnose("org/app", "3.0", img.Digest), report.Mismatch, "", "pinned to the digest of "+e.name("org/app:1.0"))
+	want(t, e.diagnose("org/app", "3.0", img.Digest), finding.Mismatch, "", "pinned to the digest of "+e.name("org/app:1.0"))
 	// GET index, GET amd64 child, GET its config; one tag HEAD.
 	wantRequests(t, reg, "heads=2 gets=2 blobs=1 lists=1 other=0")
 }
@@ -221,7 +220,7 @@ func TestStaleCompatibleTag(t *testing.T) {
 	reg.Tag(t, "library/node", "20.11.0", old.Digest)
 	reg.PushIndex(t, "library/node", "20")
 	e := newEnv(t, reg, nil)
-	want(t, e.diagnose("library/node", "20", old.Digest), report.Stale, "",
+	want(t, e.diagnose("library/node", "20", old.Digest), finding.Stale, "",
 		"the pinned digest is what "+e.name("library/node:20.11.0")+" points to now, an older "+e.name("library/node:20"))
 }
 
@@ -236,7 +235,7 @@ func TestSearchBound(t *testing.T) {
 		}
 		e := newEnv(t, reg, func(c *config.Config) { c.Pins.TagSearch = 11 })
 		got := e.diagnose("org/app", "5.0", old.Digest)
-		want(t, got, report.Stale, "", "no other tag among the 11 searched points to it; pins.tag-search is 11, so 9 more were not searched")
+		want(t, got, finding.Stale, "", "no other tag among the 11 searched points to it; pins.tag-search is 11, so 9 more were not searched")
 		if s := e.d.Stats(); s.TagHeads != 11 {
 			t.Errorf("tag HEADs %d, want 11", s.TagHeads)
 		}
@@ -244,7 +243,7 @@ func TestSearchBound(t *testing.T) {
 		// Off: no tag list, no tag HEAD.
 		e = newEnv(t, reg, func(c *config.Config) { c.Pins.TagSearch = -1 })
 		got = e.diagnose("org/app", "5.0", old.Digest)
-		want(t, got, report.Stale, "", "tag search is off (pins.tag-search: -1)")
+		want(t, got, finding.Stale, "", "tag search is off (pins.tag-search: -1)")
 		if c := reg.Counts(); len(c.TagsList) != 0 {
 			t.Errorf("tag list read with the search off: %v", c.TagsList)
 		}
@@ -267,12 +266,12 @@ func TestSearchMemo(t *testing.T) {
 	k1, k2 := e.key("org/app", "1.0"), e.key("org/app", "2.0")
 	res := e.res.Resolve(context.Background(), []resolve.Key{k1, k2}, nil)
 	reg.ResetCounts()
-	want(t, e.d.Diagnose(context.Background(), k1, res[k1], a.Digest), report.Stale, "", "no other tag among the 6 searched")
+	want(t, e.d.Diagnose(context.Background(), k1, res[k1], a.Digest), finding.Stale, "", "no other tag among the 6 searched")
 	// 0.0–0.4 and 2.0; 1.0 is known from the resolver.
 	if s := e.d.Stats(); s.TagHeads != 6 {
 		t.Errorf("tag HEADs %d, want 6", s.TagHeads)
 	}
-	want(t, e.d.Diagnose(context.Background(), k2, res[k2], b.Digest), report.Stale, "", "no other tag among the 6 searched")
+	want(t, e.d.Diagnose(context.Background(), k2, res[k2], b.Digest), finding.Stale, "", "no other tag among the 6 searched")
 	c := reg.Counts()
 	if c.TagsList["org/app"] != 1 {
 		t.Errorf("tag list read %d times, want 1", c.TagsList["org/app"])
@@ -290,7 +289,7 @@ func TestMissing(t *testing.T) {
 		reg.PushIndex(t, "library/ubuntu", "20.04")
 		e := newEnv(t, reg, nil)
 		got := e.diagnose("library/ubuntu", "20.04", "sha256:"+strings.Repeat("0", 64))
-		want(t, got, report.Missing, "", "sha256:000000000000 does not exist in "+e.reg.Host()+"/library/ubuntu: pulls fail")
+		want(t, got, finding.Missing, "", "sha256:000000000000 does not exist in "+e.reg.Host()+"/library/ubuntu: pulls fail")
 		// HEAD of the manifest, HEAD of the blob.
 		wantRequests(t, reg, "heads=1 gets=0 blobs=1 lists=0 other=0")
 	})
@@ -306,7 +305,7 @@ func TestImageID(t *testing.T) {
 		e := newEnv(t, reg, nil)
 
 		got := e.diagnose("library/node", "20", idx.Children[1].ConfigDigest)
-		want(t, got, report.ImageID, "", "is the image ID of "+e.name("library/node:20")+"'s linux/arm64 image",
+		want(t, got, finding.ImageID, "", "is the image ID of "+e.name("library/node:20")+"'s linux/arm64 image",
 			"what `docker images` shows as IMAGE ID", "the right digest is the index "+idx.Digest[:19], idx.Children[1].Digest[:19]+" for linux/arm64 alone")
 		if !reg.Real() {
 			// HEAD manifest (404), HEAD blob, GET blob, GET index, GET the arm64 child.
@@ -314,10 +313,10 @@ func TestImageID(t *testing.T) {
 		}
 
 		got = e.diagnose("library/node", "20", old.Children[0].ConfigDigest)
-		want(t, got, report.ImageID, "", "image ID of an older linux/amd64 image", "the right digest is "+e.name("library/node:20")+"'s current digest "+idx.Digest[:19])
+		want(t, got, finding.ImageID, "", "image ID of an older linux/amd64 image", "the right digest is "+e.name("library/node:20")+"'s current digest "+idx.Digest[:19])
 
 		got = e.diagnose("org/tool", "1", single.ConfigDigest)
-		want(t, got, report.ImageID, "", "image ID of "+e.name("org/tool:1")+", a linux/arm64 image", "the right digest is "+single.Digest[:19])
+		want(t, got, finding.ImageID, "", "image ID of "+e.name("org/tool:1")+", a linux/arm64 image", "the right digest is "+single.Digest[:19])
 	})
 }
 
@@ -338,14 +337,14 @@ func TestStaleOnFailures(t *testing.T) {
 	old := reg.PushIndex(t, "org/app", "1.0")
 	reg.PushIndex(t, "org/app", "1.0")
 	e := newEnv(t, reg, nil)
-	want(t, e.diagnose("org/app", "1.0", old.Digest), report.Stale, "", "its tags could not be listed: HTTP 500")
+	want(t, e.diagnose("org/app", "1.0", old.Digest), finding.Stale, "", "its tags could not be listed: HTTP 500")
 
 	// The run's deadline passed: stale, with a note, no crash.
 	k := e.key("org/app", "1.0")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	got := e.d.Diagnose(ctx, k, resolve.Result{Digest: old.Digest, IsIndex: true}, "sha256:"+strings.Repeat("1", 64))
-	want(t, got, report.Stale, "", "the run's deadline passed")
+	want(t, got, finding.Stale, "", "the run's deadline passed")
 
 	// A hanging registry: each request has its own deadline.
 	hang := testregistry.WithHandlerWrap(func(next http.Handler) http.Handler {
@@ -363,7 +362,7 @@ func TestStaleOnFailures(t *testing.T) {
 	e2.d = diagnose.New(e2.res, e2.cfg, diagnose.WithRequestTimeout(200*time.Millisecond), diagnose.WithRetry(1, 0))
 	start := time.Now()
 	got = e2.diagnose("org/app", "1.0", "sha256:"+strings.Repeat("2", 64))
-	want(t, got, report.Stale, "", "could not look the pinned digest up: the registry did not answer in time")
+	want(t, got, finding.Stale, "", "could not look the pinned digest up: the registry did not answer in time")
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %s", d)
 	}
@@ -404,12 +403,12 @@ func TestCheckPlatforms(t *testing.T) {
 		e := newEnv(t, reg, func(c *config.Config) { c.Platforms = []string{"linux/amd64", "linux/arm64/v8", "linux/s390x"} })
 		img := func(repo string) *string { s := reg.Host() + "/" + repo; return &s }
 		tag := func(s string) *string { return &s }
-		findings := []report.Finding{
-			{File: "Dockerfile", Line: 1, Ref: "node:20", Image: img("library/node"), Tag: tag("20"), Status: report.Unpinned, Resolved: &node.Digest},
-			{File: "Dockerfile", Line: 2, Ref: "alpine:3.20", Image: img("library/alpine"), Tag: tag("3.20"), Status: report.Unpinned, Resolved: &alpine.Digest},
-			{File: "Dockerfile", Line: 3, Ref: "tool:1", Image: img("org/tool"), Tag: tag("1"), Status: report.Stale, Resolved: &tool.Digest, Message: "moved on"},
-			{File: "k8s.yaml", Line: 9, Ref: "node:20", Image: img("library/node"), Tag: tag("20"), Status: report.OK, Resolved: &node.Digest},
-			{File: "k8s.yaml", Line: 10, Ref: "node@sha256:…", Image: img("library/node"), Status: report.DigestOnly},
+		findings := []finding.Finding{
+			{File: "Dockerfile", Line: 1, Ref: "node:20", Image: img("library/node"), Tag: tag("20"), Status: finding.Unpinned, Resolved: &node.Digest},
+			{File: "Dockerfile", Line: 2, Ref: "alpine:3.20", Image: img("library/alpine"), Tag: tag("3.20"), Status: finding.Unpinned, Resolved: &alpine.Digest},
+			{File: "Dockerfile", Line: 3, Ref: "tool:1", Image: img("org/tool"), Tag: tag("1"), Status: finding.Stale, Resolved: &tool.Digest, Message: "moved on"},
+			{File: "k8s.yaml", Line: 9, Ref: "node:20", Image: img("library/node"), Tag: tag("20"), Status: finding.OK, Resolved: &node.Digest},
+			{File: "k8s.yaml", Line: 10, Ref: "node@sha256:…", Image: img("library/node"), Status: finding.DigestOnly},
 		}
 		reg.ResetCounts()
 		gaps, errs := e.d.CheckPlatforms(context.Background(), findings)
@@ -438,7 +437,7 @@ func TestCheckPlatforms(t *testing.T) {
 			if findings[i].Message != m {
 				t.Errorf("finding %d message %q, want %q", i, findings[i].Message, m)
 			}
-			if i < 4 && findings[i].Status != []report.Status{report.Unpinned, report.Unpinned, report.Stale, report.OK}[i] {
+			if i < 4 && findings[i].Status != []finding.Status{finding.Unpinned, finding.Unpinned, finding.Stale, finding.OK}[i] {
 				t.Errorf("finding %d status changed to %s", i, findings[i].Status)
 			}
 		}
@@ -454,10 +453,10 @@ func TestPlatformsShareDiagnosisRequests(t *testing.T) {
 	reg := testregistry.New(t)
 	idx := reg.PushIndex(t, "library/node", "20")
 	e := newEnv(t, reg, func(c *config.Config) { c.Platforms = []string{"linux/arm64"} })
-	want(t, e.diagnose("library/node", "20", idx.Children[1].Digest), report.Platform, "")
+	want(t, e.diagnose("library/node", "20", idx.Children[1].Digest), finding.Platform, "")
 	reg.ResetCounts()
 	image, tag := reg.Host()+"/library/node", "20"
-	f := []report.Finding{{File: "Dockerfile", Line: 1, Image: &image, Tag: &tag, Status: report.Platform, Resolved: &idx.Digest}}
+	f := []finding.Finding{{File: "Dockerfile", Line: 1, Image: &image, Tag: &tag, Status: finding.Platform, Resolved: &idx.Digest}}
 	gaps, errs := e.d.CheckPlatforms(context.Background(), f)
 	if len(gaps)+len(errs) != 0 {
 		t.Errorf("gaps %v errs %v", gaps, errs)
@@ -478,7 +477,7 @@ func TestStaleByConsistentLabel(t *testing.T) {
 		}
 		e := newEnv(t, reg, nil)
 		got := e.diagnose("org/app", "2", old.Digest)
-		want(t, got, report.Stale, "", "the pinned digest is an older "+e.name("org/app:2")+": its org.opencontainers.image.version annotation says 2.0.1")
+		want(t, got, finding.Stale, "", "the pinned digest is an older "+e.name("org/app:2")+": its org.opencontainers.image.version annotation says 2.0.1")
 		// HEAD of the pin, GET of it; no tag list, no tag HEAD.
 		wantRequests(t, reg, "heads=1 gets=1 blobs=0 lists=0 other=0")
 	})
@@ -506,7 +505,7 @@ func TestIndexEntryAnnotations(t *testing.T) {
 	}
 	e := newEnv(t, reg, nil)
 	got := e.diagnose("library/ubuntu", "20.04", lie)
-	want(t, got, report.Mismatch, "", "is pinned to the digest of "+e.name("library/ubuntu:16.04"))
+	want(t, got, finding.Mismatch, "", "is pinned to the digest of "+e.name("library/ubuntu:16.04"))
 	// HEAD pin, GET pin (its entry names 16.04), tag list, one tag HEAD.
 	wantRequests(t, reg, "heads=2 gets=1 blobs=0 lists=1 other=0")
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/regclient/regclient/types/platform"
 
 	"github.com/digestbot/digestbot/pkg/config"
-	"github.com/digestbot/digestbot/pkg/report"
+	"github.com/digestbot/digestbot/pkg/finding"
 )
 
 // platformParallel bounds the GETs CheckPlatforms sends at once.
@@ -34,7 +34,7 @@ type tagPlatforms struct {
 // kept), and gaps holds one line per tag, at its first reference, for
 // stderr; check exits 1 when there are any. errs holds the tags whose
 // platforms could not be read. findings is changed in place.
-func (d *Diagnoser) CheckPlatforms(ctx context.Context, findings []report.Finding) (gaps, errs []report.Problem) {
+func (d *Diagnoser) CheckPlatforms(ctx context.Context, findings []finding.Finding) (gaps, errs []finding.Problem) {
 	if len(d.cfg.Platforms) == 0 || d.rc == nil {
 		return nil, nil
 	}
@@ -42,7 +42,7 @@ func (d *Diagnoser) CheckPlatforms(ctx context.Context, findings []report.Findin
 	var order []target
 	seen := map[target]bool{}
 	for _, f := range findings {
-		if f.Resolved == nil || f.Image == nil || f.Status == report.Error || f.Status == report.Skipped {
+		if f.Resolved == nil || f.Image == nil || f.Status == finding.Error || f.Status == finding.Skipped {
 			continue
 		}
 		t := target{*f.Image, *f.Resolved}
@@ -73,16 +73,16 @@ func (d *Diagnoser) CheckPlatforms(ctx context.Context, findings []report.Findin
 	reported := map[tagKey]bool{}
 	for i := range findings {
 		f := &findings[i]
-		if f.Resolved == nil || f.Image == nil || f.Status == report.Error || f.Status == report.Skipped {
+		if f.Resolved == nil || f.Image == nil || f.Status == finding.Error || f.Status == finding.Skipped {
 			continue
 		}
 		tp := results[target{*f.Image, *f.Resolved}]
-		tk := tagKey{*f.Image, report.Deref(f.Tag), *f.Resolved}
+		tk := tagKey{*f.Image, finding.Deref(f.Tag), *f.Resolved}
 		name := displayImage(*f.Image) + ":" + tagOrLatest(f.Tag)
 		if tp.err != nil {
 			if !reported[tk] {
 				reported[tk] = true
-				errs = append(errs, report.Problem{File: f.File, Line: f.Line,
+				errs = append(errs, finding.Problem{File: f.File, Line: f.Line,
 					Message: fmt.Sprintf("%s: could not read the platforms of %s (%s) to check the platforms required in %s; retry later", name, short(*f.Resolved), describeErr(ctx, tp.err), configName(d.cfg))})
 			}
 			continue
@@ -107,7 +107,7 @@ func (d *Diagnoser) CheckPlatforms(ctx context.Context, findings []report.Findin
 		}
 		if !reported[tk] {
 			reported[tk] = true
-			gaps = append(gaps, report.Problem{File: f.File, Line: f.Line,
+			gaps = append(gaps, finding.Problem{File: f.File, Line: f.Line,
 				Message: fmt.Sprintf("%s: the tag's %s lacks required %s %s (it has %s); required by platforms in %s",
 					name, what, s, strings.Join(lacking, ", "), platformList(tp.have), configName(d.cfg))})
 		}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/pkg/internal/testregistry"
-	"github.com/digestbot/digestbot/pkg/report"
 )
 
 // skopeo runs `skopeo inspect ARGS docker://HOST/ref` against the test
@@ -74,12 +74,12 @@ func TestIndependentDigests(t *testing.T) {
 		armConfig := sha(skopeo(t, reg, "library/ubuntu:20.04", "--config", "--raw", "--override-os", "linux", "--override-arch", "arm64", "--override-variant", "v8"))
 
 		got := e.diagnose("library/ubuntu", "20.04", sha(raw16))
-		want(t, got, report.Mismatch, "", e.name("library/ubuntu:20.04")+" is pinned to the digest of "+e.name("library/ubuntu:16.04"))
+		want(t, got, finding.Mismatch, "", e.name("library/ubuntu:20.04")+" is pinned to the digest of "+e.name("library/ubuntu:16.04"))
 
 		got = e.diagnose("library/ubuntu", "20.04", arm)
-		want(t, got, report.Platform, "", "linux/arm64 image inside", "the fix is the index digest "+sha(raw20)[:19])
+		want(t, got, finding.Platform, "", "linux/arm64 image inside", "the fix is the index digest "+sha(raw20)[:19])
 
 		got = e.diagnose("library/ubuntu", "20.04", armConfig)
-		want(t, got, report.ImageID, "", "linux/arm64 image", "the right digest is the index "+sha(raw20)[:19], arm[:19]+" for linux/arm64 alone")
+		want(t, got, finding.ImageID, "", "linux/arm64 image", "the right digest is the index "+sha(raw20)[:19], arm[:19]+" for linux/arm64 alone")
 	})
 }

@@ -9,9 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/google/go-github/v75/github"
-
-	"github.com/digestbot/digestbot/pkg/report"
 )
 
 // FileLine names one line of one file (repository-relative path, 1-based line).
@@ -50,7 +49,7 @@ const (
 // CommentResult is what Comment found and did.
 type CommentResult struct {
 	// Findings are the findings on lines the pull request adds or changes.
-	Findings []report.Finding
+	Findings []finding.Finding
 	// Checked counts those findings that are image references (not skipped).
 	Checked int
 	// NeedsAction and Errors count findings to report.
@@ -79,7 +78,7 @@ type CommentResult struct {
 // findings are every finding of a check over the checked-out head, with
 // repository-relative paths; fixed maps each line fix would change to the
 // line's full fixed text (without the newline).
-func Comment(ctx context.Context, client *github.Client, repo Repo, number int, opts CommentOptions, findings []report.Finding, fixed map[FileLine]string) (CommentResult, error) {
+func Comment(ctx context.Context, client *github.Client, repo Repo, number int, opts CommentOptions, findings []finding.Finding, fixed map[FileLine]string) (CommentResult, error) {
 	c := &commenter{gh: client, repo: repo, number: number, opts: opts, out: opts.Out}
 	if c.out == nil {
 		c.out = io.Discard
@@ -107,10 +106,10 @@ func (c *commenter) say(format string, args ...any) {
 type suggestion struct {
 	at       FileLine
 	text     string
-	findings []report.Finding
+	findings []finding.Finding
 }
 
-func (c *commenter) run(ctx context.Context, findings []report.Finding, fixed map[FileLine]string) (CommentResult, error) {
+func (c *commenter) run(ctx context.Context, findings []finding.Finding, fixed map[FileLine]string) (CommentResult, error) {
 	o, n := c.repo.Owner, c.repo.Name
 	res := CommentResult{ChangedFiles: map[string]bool{}}
 	head := c.opts.HeadSHA
@@ -126,7 +125,7 @@ func (c *commenter) run(ctx context.Context, findings []report.Finding, fixed ma
 		return res, err
 	}
 
-	var reported []report.Finding
+	var reported []finding.Finding
 	for _, f := range findings {
 		lines, ok := changed[f.File]
 		if !ok {
@@ -141,11 +140,11 @@ func (c *commenter) run(ctx context.Context, findings []report.Finding, fixed ma
 			continue
 		}
 		res.Findings = append(res.Findings, f)
-		if f.Status != report.Skipped {
+		if f.Status != finding.Skipped {
 			res.Checked++
 		}
 		switch {
-		case f.Status == report.Error:
+		case f.Status == finding.Error:
 			res.Errors++
 			reported = append(reported, f)
 		case f.Status.NeedsAction():
@@ -170,7 +169,7 @@ func (c *commenter) run(ctx context.Context, findings []report.Finding, fixed ma
 			s.findings = append(s.findings, f)
 			continue
 		}
-		s := &suggestion{at: at, text: strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r"), findings: []report.Finding{f}}
+		s := &suggestion{at: at, text: strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r"), findings: []finding.Finding{f}}
 		byLine[at] = s
 		sugs = append(sugs, s)
 	}
@@ -413,7 +412,7 @@ func suggestionBody(s *suggestion) string {
 }
 
 // statusWord is a status, loud when the fix changes the image that runs.
-func statusWord(s report.Status) string {
+func statusWord(s finding.Status) string {
 	if s.ChangesImage() {
 		return "⚠️ **" + string(s) + "**"
 	}
@@ -421,8 +420,8 @@ func statusWord(s report.Status) string {
 }
 
 // findingText says what is wrong and what the fix does, for people.
-func findingText(f report.Finding) string {
-	resolved := report.Deref(f.Resolved)
+func findingText(f finding.Finding) string {
+	resolved := finding.Deref(f.Resolved)
 	pinTo := ""
 	if resolved != "" {
 		pinTo = " " + code(shortDigest(resolved))
@@ -432,33 +431,33 @@ func findingText(f report.Finding) string {
 		msg = " (" + escapeMD(f.Message) + ")"
 	}
 	switch f.Status {
-	case report.Unpinned:
+	case finding.Unpinned:
 		return "the tag is not pinned; pin it to the digest it points to today" + pinTo + "."
-	case report.Stale:
+	case finding.Stale:
 		return "the tag has moved since it was pinned; refresh the pin to" + pinTo + "."
-	case report.Platform:
+	case finding.Platform:
 		return "the pin names one platform's image" + msg + "; pin the multi-platform index" + pinTo + "."
-	case report.ImageID:
+	case finding.ImageID:
 		return "the pin is an image ID, not a manifest digest; pin" + pinTo + "."
-	case report.Mismatch:
+	case finding.Mismatch:
 		return "the pinned digest belongs to another tag" + msg + "; **the image that runs changes** when it is pinned to what the tag names" + pinTo + "."
-	case report.Missing:
+	case finding.Missing:
 		return "the pinned digest does not exist in the registry" + msg + "; **the image that runs changes** when it is pinned to what the tag names" + pinTo + "."
-	case report.Error:
+	case finding.Error:
 		return "could not be checked" + msg + "."
 	}
 	return escapeMD(f.Message)
 }
 
 // summaryBody renders the summary comment.
-func summaryBody(res CommentResult, reported []report.Finding, fixable map[FileLine]*suggestion) string {
+func summaryBody(res CommentResult, reported []finding.Finding, fixable map[FileLine]*suggestion) string {
 	var b strings.Builder
 	b.WriteString(CommentMarker + "\n")
 	b.WriteString(summaryMarkdown(res, reported, fixable))
 	return b.String()
 }
 
-func summaryMarkdown(res CommentResult, reported []report.Finding, fixable map[FileLine]*suggestion) string {
+func summaryMarkdown(res CommentResult, reported []finding.Finding, fixable map[FileLine]*suggestion) string {
 	var b strings.Builder
 	b.WriteString("### 📌 digestbot: container images on changed lines\n\n")
 	if len(reported) == 0 {
@@ -476,7 +475,7 @@ func summaryMarkdown(res CommentResult, reported []report.Finding, fixable map[F
 	fmt.Fprintf(&b, "Of %d image %s on lines this pull request adds or changes, %s. "+
 		"A tag can be moved by whoever can push to its registry; a digest names one exact image.\n\n",
 		res.Checked, plural(res.Checked, "reference", "references"), strings.Join(parts, " and "))
-	var loud []report.Finding
+	var loud []finding.Finding
 	for _, f := range reported {
 		if f.Status.ChangesImage() {
 			loud = append(loud, f)
@@ -493,7 +492,7 @@ func summaryMarkdown(res CommentResult, reported []report.Finding, fixable map[F
 	for _, f := range reported {
 		fix := "—"
 		switch {
-		case f.Status == report.Error:
+		case f.Status == finding.Error:
 			fix = "could not be checked: " + escapeMD(f.Message)
 		case f.Resolved != nil:
 			fix = "pin to " + codeCell(shortDigest(*f.Resolved))
@@ -518,7 +517,7 @@ func summaryMarkdown(res CommentResult, reported []report.Finding, fixable map[F
 
 // fallback reports through workflow annotations and the step summary when
 // the token cannot comment (a pull request from a fork).
-func (c *commenter) fallback(res CommentResult, reported []report.Finding, fixable map[FileLine]*suggestion, cause error) (CommentResult, error) {
+func (c *commenter) fallback(res CommentResult, reported []finding.Finding, fixable map[FileLine]*suggestion, cause error) (CommentResult, error) {
 	res.Fallback = true
 	res.Summary, res.SummaryURL = SummaryNone, ""
 	res.Suggestions, res.SuggestionsEdited = 0, 0
@@ -526,7 +525,7 @@ func (c *commenter) fallback(res CommentResult, reported []report.Finding, fixab
 	if c.opts.Annotations != nil {
 		for _, f := range reported {
 			level := "warning"
-			if f.Status == report.Error {
+			if f.Status == finding.Error {
 				level = "error"
 			}
 			msg := fmt.Sprintf("%s %s: %s", f.Status, f.Ref, plainText(f))
@@ -574,26 +573,26 @@ func (c *commenter) fallback(res CommentResult, reported []report.Finding, fixab
 }
 
 // plainText is findingText without Markdown, for annotations.
-func plainText(f report.Finding) string {
-	resolved := shortDigest(report.Deref(f.Resolved))
+func plainText(f finding.Finding) string {
+	resolved := shortDigest(finding.Deref(f.Resolved))
 	msg := ""
 	if f.Message != "" {
 		msg = " (" + f.Message + ")"
 	}
 	switch f.Status {
-	case report.Unpinned:
+	case finding.Unpinned:
 		return "not pinned to a digest; pin it to " + resolved + " (digestbot fix)"
-	case report.Stale:
+	case finding.Stale:
 		return "the tag has moved since it was pinned; refresh the pin to " + resolved
-	case report.Platform:
+	case finding.Platform:
 		return "the pin names one platform's image" + msg + "; pin the index " + resolved
-	case report.ImageID:
+	case finding.ImageID:
 		return "the pin is an image ID, not a manifest digest; pin " + resolved
-	case report.Mismatch:
+	case finding.Mismatch:
 		return "the pinned digest belongs to another tag" + msg + "; pinning to " + resolved + " CHANGES THE IMAGE THAT RUNS"
-	case report.Missing:
+	case finding.Missing:
 		return "the pinned digest does not exist" + msg + "; pinning to " + resolved + " CHANGES THE IMAGE THAT RUNS"
-	case report.Error:
+	case finding.Error:
 		return "could not be checked" + msg
 	}
 	return f.Message

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/pkg/internal/fakegithub"
-	"github.com/digestbot/digestbot/pkg/report"
 )
 
 // A pull request by alice that adds an unpinned node image, re-pins redis
@@ -34,18 +34,18 @@ func seedPR(t *testing.T) (*fakegithub.Server, int) {
 	return fake, n
 }
 
-func finding(file string, line int, ref string, st report.Status, resolved, msg string) report.Finding {
-	return report.Finding{File: file, Line: line, Column: 6, Kind: "dockerfile", Ref: ref, Status: st, Resolved: report.Str(resolved), Message: msg}
+func mkFinding(file string, line int, ref string, st finding.Status, resolved, msg string) finding.Finding {
+	return finding.Finding{File: file, Line: line, Column: 6, Kind: "dockerfile", Ref: ref, Status: st, Resolved: finding.Str(resolved), Message: msg}
 }
 
 // prFindings is what check says about the head checkout.
-func prFindings(nodeDigest string) ([]report.Finding, map[FileLine]string) {
-	fs := []report.Finding{
-		finding("Dockerfile", 1, "node:20", report.Unpinned, nodeDigest, ""),
-		finding("Dockerfile", 3, "alpine:3.20@"+digest("e"), report.OK, digest("e"), ""),
-		finding("compose.yaml", 3, "redis:7.2@"+digest("0"), report.Mismatch, digest("b"), "the pinned digest is what tag 7 points to"),
-		finding("deploy/app.yaml", 1, "nginx:1.27", report.Unpinned, digest("c"), ""),
-		finding("k8s/job.yaml", 5, "busybox:1.36", report.Error, "", "registry-1.docker.io: connection refused"),
+func prFindings(nodeDigest string) ([]finding.Finding, map[FileLine]string) {
+	fs := []finding.Finding{
+		mkFinding("Dockerfile", 1, "node:20", finding.Unpinned, nodeDigest, ""),
+		mkFinding("Dockerfile", 3, "alpine:3.20@"+digest("e"), finding.OK, digest("e"), ""),
+		mkFinding("compose.yaml", 3, "redis:7.2@"+digest("0"), finding.Mismatch, digest("b"), "the pinned digest is what tag 7 points to"),
+		mkFinding("deploy/app.yaml", 1, "nginx:1.27", finding.Unpinned, digest("c"), ""),
+		mkFinding("k8s/job.yaml", 5, "busybox:1.36", finding.Error, "", "registry-1.docker.io: connection refused"),
 	}
 	fixed := map[FileLine]string{
 		{"Dockerfile", 1}:      "FROM node:20@" + nodeDigest + " AS build",
@@ -55,7 +55,7 @@ func prFindings(nodeDigest string) ([]report.Finding, map[FileLine]string) {
 	return fs, fixed
 }
 
-func runComment(t *testing.T, fake *fakegithub.Server, n int, opts CommentOptions, fs []report.Finding, fixed map[FileLine]string) CommentResult {
+func runComment(t *testing.T, fake *fakegithub.Server, n int, opts CommentOptions, fs []finding.Finding, fixed map[FileLine]string) CommentResult {
 	t.Helper()
 	res, err := Comment(context.Background(), fastClient(t, fake), Repo{"acme", "shop"}, n, opts, fs, fixed)
 	if err != nil {
@@ -185,9 +185,9 @@ func TestCommentSaysWhenAllPinned(t *testing.T) {
 		fakegithub.File{Path: "compose.yaml", Content: "services:\n  web:\n    image: redis:7.2@" + digest("b") + "\n"},
 		fakegithub.File{Path: "k8s/job.yaml", Delete: true},
 	)
-	fs = []report.Finding{
-		finding("Dockerfile", 1, "node:20@"+digest("a"), report.OK, digest("a"), ""),
-		finding("compose.yaml", 3, "redis:7.2@"+digest("b"), report.OK, digest("b"), ""),
+	fs = []finding.Finding{
+		mkFinding("Dockerfile", 1, "node:20@"+digest("a"), finding.OK, digest("a"), ""),
+		mkFinding("compose.yaml", 3, "redis:7.2@"+digest("b"), finding.OK, digest("b"), ""),
 	}
 	fake.ResetCalls()
 	res := runComment(t, fake, n, CommentOptions{}, fs, nil)
@@ -207,7 +207,7 @@ func TestCommentQuietWhenNoImagesChanged(t *testing.T) {
 	t.Parallel()
 	fake, n := seedPR(t)
 	// Only refs on lines the pull request does not touch.
-	fs := []report.Finding{finding("deploy/app.yaml", 1, "nginx:1.27", report.Unpinned, digest("c"), "")}
+	fs := []finding.Finding{mkFinding("deploy/app.yaml", 1, "nginx:1.27", finding.Unpinned, digest("c"), "")}
 	res := runComment(t, fake, n, CommentOptions{}, fs, map[FileLine]string{{"deploy/app.yaml", 1}: "image: nginx:1.27@" + digest("c")})
 	if w := writes(fake); len(w) != 0 || res.Summary != SummaryNone || res.Checked != 0 {
 		t.Errorf("result %+v, writes %v", res, w)
@@ -263,7 +263,7 @@ func TestCommentSkipsLinesThatDoNotMatchHead(t *testing.T) {
 	t.Parallel()
 	fake, n := seedPR(t)
 	// A checkout of another commit: line 1 holds something else on GitHub.
-	fs := []report.Finding{finding("Dockerfile", 1, "python:3.12", report.Unpinned, digest("a"), "")}
+	fs := []finding.Finding{mkFinding("Dockerfile", 1, "python:3.12", finding.Unpinned, digest("a"), "")}
 	var out bytes.Buffer
 	res := runComment(t, fake, n, CommentOptions{Out: &out}, fs, map[FileLine]string{{"Dockerfile", 1}: "FROM python:3.12@" + digest("a")})
 	if res.NeedsAction != 0 || len(fake.ReviewComments(n)) != 0 {
@@ -290,7 +290,7 @@ func TestCommentDryRun(t *testing.T) {
 
 func TestSuggestionFenceOutgrowsBackticks(t *testing.T) {
 	t.Parallel()
-	s := &suggestion{at: FileLine{"x.md", 1}, text: "echo ```weird``` x", findings: []report.Finding{finding("x.md", 1, "a:1", report.Unpinned, digest("a"), "")}}
+	s := &suggestion{at: FileLine{"x.md", 1}, text: "echo ```weird``` x", findings: []finding.Finding{mkFinding("x.md", 1, "a:1", finding.Unpinned, digest("a"), "")}}
 	body := suggestionBody(s)
 	if !strings.Contains(body, "\n````suggestion\necho ```weird``` x\n````\n") {
 		t.Errorf("body:\n%s", body)

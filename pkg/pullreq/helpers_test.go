@@ -13,9 +13,9 @@ import (
 
 	"github.com/google/go-github/v75/github"
 
+	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/pkg/internal/fakegithub"
-	"github.com/digestbot/digestbot/pkg/pin"
-	"github.com/digestbot/digestbot/pkg/report"
+	"github.com/digestbot/digestbot/pkg/plan"
 	"github.com/digestbot/digestbot/pkg/scan"
 )
 
@@ -82,16 +82,18 @@ func seedRepo(t *testing.T) *fakegithub.Server {
 	return fake
 }
 
-// fileChange builds what pin computes for one file: replace each change's
-// Old text with its New text on its line.
-func fileChange(path, src string, mode os.FileMode, changes ...pin.Change) pin.FileChange {
+// fileChange builds what the plan computes for one file: pin each change's
+// Old text at its NewDigest on its line.
+func fileChange(path, src string, mode os.FileMode, changes ...finding.Change) plan.FileChange {
 	lines := strings.SplitAfter(src, "\n")
 	for i := range changes {
 		c := &changes[i]
 		c.File = path
-		lines[c.Line-1] = strings.Replace(lines[c.Line-1], c.Old, c.New, 1)
+		name, _, _ := strings.Cut(c.Old, "@")
+		lines[c.Line-1] = strings.Replace(lines[c.Line-1], c.Old, name+"@"+c.NewDigest, 1)
+		c.Lines = []int{c.Line}
 	}
-	return pin.FileChange{
+	return plan.FileChange{
 		File:    &scan.File{Path: path, Abs: "/checkout/" + path, Mode: mode, Src: []byte(src)},
 		New:     []byte(strings.Join(lines, "")),
 		Changes: changes,
@@ -100,20 +102,20 @@ func fileChange(path, src string, mode os.FileMode, changes ...pin.Change) pin.F
 
 // pinAll is the change set of the first run: pin node, fix a mismatched
 // nginx pin, pin alpine in an executable file.
-func pinAll(nodeDigest string) []pin.FileChange {
-	return []pin.FileChange{
-		fileChange("Dockerfile", baseFiles["Dockerfile"], 0o644, pin.Change{
-			Line: 2, Column: 6, Old: "node:20", New: "node:20@" + nodeDigest,
-			Image: "docker.io/library/node", Tag: "20", NewDigest: nodeDigest, Status: report.Unpinned,
+func pinAll(nodeDigest string) []plan.FileChange {
+	return []plan.FileChange{
+		fileChange("Dockerfile", baseFiles["Dockerfile"], 0o644, finding.Change{
+			Line: 2, Column: 6, Old: "node:20",
+			Image: "docker.io/library/node", Tag: "20", NewDigest: nodeDigest, Status: finding.Unpinned,
 		}),
-		fileChange("deploy/app.yaml", baseFiles["deploy/app.yaml"], 0o644, pin.Change{
-			Line: 5, Column: 15, Old: "nginx:1.27@" + digest("0"), New: "nginx:1.27@" + digest("b"),
+		fileChange("deploy/app.yaml", baseFiles["deploy/app.yaml"], 0o644, finding.Change{
+			Line: 5, Column: 15, Old: "nginx:1.27@" + digest("0"),
 			Image: "docker.io/library/nginx", Tag: "1.27", OldDigest: digest("0"), NewDigest: digest("b"),
-			Status: report.Mismatch, Message: "the pinned digest is what tag 1.26 points to",
+			Status: finding.Mismatch, Message: "the pinned digest is what tag 1.26 points to",
 		}),
-		fileChange("tools/Dockerfile", baseFiles["tools/Dockerfile"], 0o755, pin.Change{
-			Line: 1, Column: 6, Old: "alpine:3.20", New: "alpine:3.20@" + digest("c"),
-			Image: "docker.io/library/alpine", Tag: "3.20", NewDigest: digest("c"), Status: report.Unpinned,
+		fileChange("tools/Dockerfile", baseFiles["tools/Dockerfile"], 0o755, finding.Change{
+			Line: 1, Column: 6, Old: "alpine:3.20",
+			Image: "docker.io/library/alpine", Tag: "3.20", NewDigest: digest("c"), Status: finding.Unpinned,
 		}),
 	}
 }

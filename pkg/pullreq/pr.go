@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/go-github/v75/github"
 
-	"github.com/digestbot/digestbot/pkg/pin"
-	"github.com/digestbot/digestbot/pkg/report"
+	"github.com/digestbot/digestbot/pkg/finding"
+	"github.com/digestbot/digestbot/pkg/plan"
 )
 
 // PROptions configures Publish.
@@ -82,7 +82,7 @@ func (p *publisher) say(format string, args ...any) {
 //
 // Each FileChange's File.Path must be relative to the repository root,
 // '/'-separated; New is the file's new content.
-func Publish(ctx context.Context, client *github.Client, repo Repo, opts PROptions, changes []pin.FileChange) (PRResult, error) {
+func Publish(ctx context.Context, client *github.Client, repo Repo, opts PROptions, changes []plan.FileChange) (PRResult, error) {
 	if opts.Branch == "" {
 		opts.Branch = defaultBranch
 	}
@@ -99,7 +99,7 @@ func Publish(ctx context.Context, client *github.Client, repo Repo, opts PROptio
 	return p.run(ctx, changes)
 }
 
-func (p *publisher) run(ctx context.Context, changes []pin.FileChange) (PRResult, error) {
+func (p *publisher) run(ctx context.Context, changes []plan.FileChange) (PRResult, error) {
 	o, n := p.repo.Owner, p.repo.Name
 	base := p.opts.Base
 	if base == "" {
@@ -195,7 +195,7 @@ type wantFile struct {
 	content         []byte
 }
 
-func wanted(changes []pin.FileChange) ([]wantFile, error) {
+func wanted(changes []plan.FileChange) ([]wantFile, error) {
 	var out []wantFile
 	seen := map[string]bool{}
 	for _, fc := range changes {
@@ -513,8 +513,8 @@ func (p *publisher) closeStale(ctx context.Context, pr *github.PullRequest, base
 
 // Body renders the pull request description: a hidden marker, loud notes
 // for changes that alter the image that runs, and a table of every change.
-func Body(changes []pin.FileChange, base string) string {
-	var rows []pin.Change
+func Body(changes []plan.FileChange, base string) string {
+	var rows []finding.Change
 	files := 0
 	for _, fc := range changes {
 		if len(fc.Changes) > 0 {
@@ -543,7 +543,7 @@ func Body(changes []pin.FileChange, base string) string {
 		"Anyone who can push to a registry can move a tag; a digest names one exact image, and Docker verifies it on pull.\n\n",
 		len(rows), plural(len(rows), "reference", "references"), files, plural(files, "file", "files"))
 
-	var loud []pin.Change
+	var loud []finding.Change
 	for _, c := range rows {
 		if c.Status.ChangesImage() {
 			loud = append(loud, c)
@@ -600,15 +600,15 @@ var reasons = []struct{ word, text string }{
 }
 
 // loudText explains one image-changing fix.
-func loudText(c pin.Change) string {
+func loudText(c finding.Change) string {
 	msg := ""
 	if c.Message != "" {
 		msg = escapeMD(c.Message) + "; "
 	}
 	switch c.Status {
-	case report.Mismatch:
+	case finding.Mismatch:
 		return fmt.Sprintf("%sthe old pin %s ran another tag's image, the new pin %s runs what %s names today.", msg, code(shortDigest(c.OldDigest)), code(shortDigest(c.NewDigest)), code(c.Tag))
-	case report.Missing:
+	case finding.Missing:
 		return fmt.Sprintf("%sthe old pin %s does not exist in the registry, the new pin %s runs what %s names today.", msg, code(shortDigest(c.OldDigest)), code(shortDigest(c.NewDigest)), code(c.Tag))
 	}
 	return msg + "the image that runs will change."

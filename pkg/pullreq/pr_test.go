@@ -11,9 +11,9 @@ import (
 
 	"github.com/google/go-github/v75/github"
 
+	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/pkg/internal/fakegithub"
-	"github.com/digestbot/digestbot/pkg/pin"
-	"github.com/digestbot/digestbot/pkg/report"
+	"github.com/digestbot/digestbot/pkg/plan"
 )
 
 var prOpts = PROptions{
@@ -22,7 +22,7 @@ var prOpts = PROptions{
 }
 
 // expectedFiles is main's tree with the changes applied.
-func expectedFiles(changes []pin.FileChange) map[string]string {
+func expectedFiles(changes []plan.FileChange) map[string]string {
 	want := maps.Clone(baseFiles)
 	for _, fc := range changes {
 		want[fc.File.Path] = string(fc.New)
@@ -358,12 +358,12 @@ func TestPublishReviewerFailureIsAWarning(t *testing.T) {
 func TestBodyEscapesHostileText(t *testing.T) {
 	t.Parallel()
 	hostile := "evil|<img src=x onerror=alert(1)>*b*_i_`c`[l](http://x) @org/team $x$"
-	fc := fileChange("a|b<i>.yaml", "image: x\n", 0o644, pin.Change{
-		Line: 1, Column: 8, Old: "x", New: "x@" + digest("1"),
+	fc := fileChange("a|b<i>.yaml", "image: x\n", 0o644, finding.Change{
+		Line: 1, Column: 8, Old: "x",
 		Image: hostile, Tag: "t|`<b>`", NewDigest: digest("1"), OldDigest: digest("2"),
-		Status: report.Missing, Message: "gone <script>alert(1)</script> | @admin",
+		Status: finding.Missing, Message: "gone <script>alert(1)</script> | @admin",
 	})
-	body := Body([]pin.FileChange{fc}, "main")
+	body := Body([]plan.FileChange{fc}, "main")
 	for _, bad := range []string{"<img", "<script", "<i>", "<b>", "@org", "@admin", "](http"} {
 		// Raw HTML, mentions and links may only appear backslash-escaped
 		// or inside code spans.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/digestbot/digestbot/pkg/finding"
 )
 
 // SARIF 2.1.0 as GitHub code scanning accepts it: one rule per status that
@@ -14,39 +16,10 @@ import (
 
 const sarifSchema = "https://json.schemastore.org/sarif-2.1.0.json"
 
-type sarifRule struct {
-	status Status
-	name   string
-	level  string // error, warning, note
-	short  string
-	help   string
-	// severity is GitHub's security-severity (0–10) shown as a label.
-	severity string
-}
-
-var sarifRules = []sarifRule{
-	{Unpinned, "UnpinnedImage", "warning", "Image reference is not pinned to a digest",
-		"A tag is mutable: whoever can push to the registry can change what it means. Pin the reference to the digest of the tag's current index with `digestbot fix`, which rewrites `name:tag` to `name:tag@sha256:…` and keeps the tag readable.", "5.0"},
-	{Stale, "StalePin", "warning", "Pinned digest is no longer the tag's current digest",
-		"The tag has moved on since the reference was pinned. Run `digestbot fix` to refresh the pin to the tag's current index digest, or keep the old digest on purpose and drop the tag.", "3.0"},
-	{Mismatch, "MismatchedPin", "error", "Pinned digest belongs to another tag",
-		"Docker ignores the tag when a digest is present, so the image that runs is the other tag's, while every reader trusts the tag written here. `digestbot fix` rewrites the digest to this tag's current digest: that changes which image runs, so review it.", "8.0"},
-	{Platform, "PlatformPin", "warning", "Pinned digest is one platform's manifest, not the index",
-		"The digest names a single platform's image inside the tag's multi-platform index, so other platforms cannot pull it. `digestbot fix` replaces it with the index digest (set `pins.platform: keep` to keep platform pins).", "4.0"},
-	{ImageID, "ImageIDPin", "error", "Pinned digest is an image ID (config digest), not a manifest digest",
-		"What `docker images` shows as IMAGE ID is the digest of the image's config, not of its manifest, and cannot be pulled. `digestbot fix` writes the tag's index digest.", "7.0"},
-	{Missing, "MissingDigest", "error", "Pinned digest does not exist in the repository",
-		"Pulls of this reference fail. `digestbot fix` writes the tag's current digest: that changes which image runs, so review it.", "7.0"},
-	{DigestOnly, "DigestOnly", "note", "Reference has a digest but no tag",
-		"A digest without a tag cannot be refreshed and tells readers nothing. Add the tag it came from (`name:tag@sha256:…`) so digestbot can keep it fresh.", "1.0"},
-	{Error, "ResolveError", "error", "Image reference could not be resolved",
-		"The registry could not be asked about this reference (unknown tag or repository, credentials, network). The message says what happened and what to do.", "2.0"},
-}
-
 // WriteSARIF writes findings that need attention as a SARIF 2.1.0 log.
 // lineText, when not nil, returns a file's line so columns can be given in
 // UTF-16 code units as SARIF expects; otherwise byte columns are used.
-func WriteSARIF(w io.Writer, findings []Finding, toolVersion string, lineText func(file string, line int) string) error {
+func WriteSARIF(w io.Writer, findings []finding.Finding, toolVersion string, lineText func(file string, line int) string) error {
 	type msg struct {
 		Text     string `json:"text"`
 		Markdown string `json:"markdown,omitempty"`
@@ -83,22 +56,28 @@ func WriteSARIF(w io.Writer, findings []Finding, toolVersion string, lineText fu
 		Locations           []location        `json:"locations"`
 		PartialFingerprints map[string]string `json:"partialFingerprints"`
 	}
-	index := map[Status]int{}
+	// One rule per status the table gives a SARIF rule, in table order.
+	index := map[finding.Status]int{}
+	var sarifRules []finding.Info
 	var rules []rule
-	for i, r := range sarifRules {
-		index[r.status] = i
+	for _, r := range finding.Infos() {
+		if r.Rule == "" {
+			continue // ok, pinned and skipped refs need no attention
+		}
+		index[r.Status] = len(rules)
+		sarifRules = append(sarifRules, r)
 		rules = append(rules, rule{
-			ID: "digestbot/" + string(r.status), Name: r.name,
-			ShortDescription:     msg{Text: r.short},
-			FullDescription:      msg{Text: r.short + "."},
-			Help:                 msg{Text: r.help, Markdown: r.help},
+			ID: "digestbot/" + string(r.Status), Name: r.Rule,
+			ShortDescription:     msg{Text: r.Short},
+			FullDescription:      msg{Text: r.Short + "."},
+			Help:                 msg{Text: r.Help, Markdown: r.Help},
 			HelpURI:              "https://github.com/digestbot/digestbot#pins-that-lie",
-			DefaultConfiguration: map[string]any{"level": r.level},
+			DefaultConfiguration: map[string]any{"level": r.Level},
 			Properties: map[string]any{
 				"tags":              []string{"security", "supply-chain", "containers"},
 				"precision":         "very-high",
-				"problem.severity":  map[string]string{"error": "error", "warning": "warning", "note": "recommendation"}[r.level],
-				"security-severity": r.severity,
+				"problem.severity":  map[string]string{"error": "error", "warning": "warning", "note": "recommendation"}[r.Level],
+				"security-severity": r.Severity,
 			},
 		})
 	}
@@ -109,11 +88,11 @@ func WriteSARIF(w io.Writer, findings []Finding, toolVersion string, lineText fu
 			continue // ok, pinned and skipped refs need no attention
 		}
 		r := sarifRules[i]
-		text := f.Ref + ": " + r.short
+		text := f.Ref + ": " + r.Short
 		if f.Message != "" {
 			text = f.Ref + ": " + f.Message
 		}
-		if f.Resolved != nil && f.Status != Error {
+		if f.Resolved != nil && f.Status != finding.Error {
 			text += " (current digest: " + *f.Resolved + ")"
 		}
 		start, end := f.Column, f.Column+len(f.Ref)
@@ -128,7 +107,7 @@ func WriteSARIF(w io.Writer, findings []Finding, toolVersion string, lineText fu
 		loc.PhysicalLocation.Region = region{StartLine: f.Line, StartColumn: start, EndColumn: end}
 		sum := sha256.Sum256([]byte(f.File + "\x00" + f.Ref + "\x00" + string(f.Status)))
 		results = append(results, result{
-			RuleID: rules[i].ID, RuleIndex: i, Level: r.level,
+			RuleID: rules[i].ID, RuleIndex: i, Level: r.Level,
 			Message:             msg{Text: text},
 			Locations:           []location{loc},
 			PartialFingerprints: map[string]string{"digestbotRef/v1": hex.EncodeToString(sum[:16])},

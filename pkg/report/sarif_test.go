@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/xeipuuv/gojsonschema"
 
 	// The SARIF 2.1.0 schema ships inside go-sarif's source; this import
@@ -40,12 +41,12 @@ func sarifSchemaJSON(t *testing.T) string {
 func TestWriteSARIFValidates(t *testing.T) {
 	t.Parallel()
 	d := "sha256:" + strings.Repeat("a", 64)
-	findings := []Finding{
-		{File: "Dockerfile", Line: 1, Column: 6, Kind: "dockerfile", Ref: "node:20", Status: Unpinned, Resolved: Str(d)},
-		{File: "deploy/é.yaml", Line: 3, Column: 14, Kind: "kubernetes", Ref: "ubuntu:20.04@" + d, Status: Mismatch, Resolved: Str(d), Message: "ubuntu:20.04 is pinned to the digest of ubuntu:16.04"},
-		{File: "compose.yaml", Line: 2, Column: 12, Kind: "compose", Ref: "x:1", Status: Error, Message: "docker.io/library/x:1: tag not found"},
-		{File: "compose.yaml", Line: 4, Column: 12, Kind: "compose", Ref: "y:1@" + d, Status: OK, Resolved: Str(d)},
-		{File: "compose.yaml", Line: 5, Column: 12, Kind: "compose", Ref: "${X}", Status: Skipped},
+	findings := []finding.Finding{
+		{File: "Dockerfile", Line: 1, Column: 6, Kind: "dockerfile", Ref: "node:20", Status: finding.Unpinned, Resolved: finding.Str(d)},
+		{File: "deploy/é.yaml", Line: 3, Column: 14, Kind: "kubernetes", Ref: "ubuntu:20.04@" + d, Status: finding.Mismatch, Resolved: finding.Str(d), Message: "ubuntu:20.04 is pinned to the digest of ubuntu:16.04"},
+		{File: "compose.yaml", Line: 2, Column: 12, Kind: "compose", Ref: "x:1", Status: finding.Error, Message: "docker.io/library/x:1: tag not found"},
+		{File: "compose.yaml", Line: 4, Column: 12, Kind: "compose", Ref: "y:1@" + d, Status: finding.OK, Resolved: finding.Str(d)},
+		{File: "compose.yaml", Line: 5, Column: 12, Kind: "compose", Ref: "${X}", Status: finding.Skipped},
 	}
 	var buf bytes.Buffer
 	lines := map[string]string{"deploy/é.yaml:3": "      image: \"ubuntu:20.04@" + d + "\" # é"}

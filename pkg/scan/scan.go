@@ -2,6 +2,9 @@
 // candidates, classifies them and finds their image references. It never
 // follows symlinks, never reads non-regular files, and reports a file it
 // cannot read or parse as a problem while scanning the rest.
+//
+// Scan finds refs; it decides no status (package plan does). It is offline:
+// it imports no resolver and no network code (enforced by depcheck tests).
 package scan
 
 import (
@@ -11,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -21,8 +25,7 @@ import (
 	"github.com/charlievieth/fastwalk"
 
 	"github.com/digestbot/digestbot/pkg/config"
-	"github.com/digestbot/digestbot/pkg/imgref"
-	"github.com/digestbot/digestbot/pkg/report"
+	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/rewriters"
 )
 
@@ -32,18 +35,12 @@ const MaxFileSize = 16 << 20
 
 // Options tune a scan.
 type Options struct {
-	// Config supplies exclude and ignore globs; nil means defaults.
+	// Config supplies exclude globs and the formats' options; nil means
+	// defaults.
 	Config *config.Config
 	// Progress, when set, is called now and then with the count of
 	// candidate files read so far. It must be safe for concurrent use.
 	Progress func(files int)
-}
-
-// Ref is a reference found in a file, with its parsed meaning.
-type Ref struct {
-	rewriters.Ref
-	// Parsed is valid when Skip is empty.
-	Parsed imgref.Ref
 }
 
 // File is one candidate file that holds at least one reference.
@@ -54,14 +51,16 @@ type File struct {
 	Kind rewriters.Kind
 	Mode fs.FileMode
 	Src  []byte
-	Refs []Ref
+	// Refs are the references the format found, in file order; their
+	// statuses are the plan's to decide.
+	Refs []rewriters.Ref
 }
 
 // Result is the outcome of scanning one root.
 type Result struct {
 	Root     string // the folder paths are relative to
 	Files    []*File
-	Problems []report.Problem
+	Problems []finding.Problem
 	// Candidates counts the files read.
 	Candidates int
 }
@@ -85,31 +84,30 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 		}
 		res.Root = filepath.Dir(path)
 	}
+	s := &scanner{root: res.Root, cfg: cfg, fopts: FormatOptions(cfg)}
+	if t, err := newTree(res.Root, cfg); err == nil {
+		defer t.Close()
+		s.tree = t
+	}
 
 	// The walk is parallel (fastwalk: one goroutine per core reading
 	// folders), and each walking goroutine reads and parses the candidates
 	// it finds in place: no hand-off between a walker and parsers. The
 	// order the walk finds files in is not deterministic, so results are
 	// sorted by path at the end, in filepath.WalkDir's order.
-	type result struct {
-		rel      string
-		file     *File
-		problems []report.Problem
-	}
 	var (
 		mu    sync.Mutex
-		found []result
+		found []scanned
 		n     atomic.Int64
 	)
-	keep := func(r result) {
+	keep := func(r scanned) {
 		mu.Lock()
 		found = append(found, r)
 		mu.Unlock()
 	}
 	visit := func(rel, abs string, explicit bool) {
-		f, ps := scanFile(res.Root, rel, abs, cfg, explicit)
-		if f != nil || len(ps) > 0 {
-			keep(result{rel, f, ps})
+		if r := s.file(rel, abs, nil, explicit); r.file != nil || len(r.problems) > 0 || r.kind != "" {
+			keep(r)
 		}
 		done := n.Add(1)
 		if opts.Progress != nil {
@@ -133,7 +131,7 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 			rel, _ := filepath.Rel(path, p)
 			rel = filepath.ToSlash(rel)
 			if err != nil {
-				keep(result{rel: rel, problems: []report.Problem{{File: rel, Message: fmt.Sprintf("cannot read: %v", unwrapPath(err))}}})
+				keep(scanned{rel: rel, problems: []finding.Problem{{File: rel, Message: fmt.Sprintf("cannot read: %v", unwrapPath(err))}}})
 				if d != nil && d.IsDir() {
 					return fs.SkipDir
 				}
@@ -160,6 +158,7 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 	}
 	res.Candidates = int(n.Load())
 	sort.Slice(found, func(a, b int) bool { return walkLess(found[a].rel, found[b].rel) })
+	found = append(found, s.follow(ctx, found)...)
 	for _, r := range found {
 		if r.file != nil {
 			res.Files = append(res.Files, r.file)
@@ -198,99 +197,170 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// scanFile reads, classifies and searches one candidate file. It returns a
-// nil File when the file holds no references.
-// explicit marks the file the user named as PATH: a symlink there is the
-// user's own choice and is followed for reading (writes still refuse it).
-func scanFile(root, rel, abs string, cfg *config.Config, explicit bool) (*File, []report.Problem) {
-	problem := func(format string, args ...any) []report.Problem {
-		return []report.Problem{{File: rel, Message: fmt.Sprintf(format, args...)}}
+// FormatOptions maps the config's format settings to the formats' options.
+func FormatOptions(cfg *config.Config) rewriters.Options {
+	if cfg == nil {
+		cfg = config.Default()
 	}
-	src, mode, regular, err := readCandidate(abs, MaxFileSize, explicit)
-	if err != nil {
-		return nil, problem("cannot read: %v; check its permissions or exclude it in %s", unwrapPath(err), config.FileName)
+	keys := cfg.Helm.DigestKeys
+	if keys == nil {
+		keys = config.DefaultHelmDigestKeys
 	}
-	if !regular {
-		// Replaced by a FIFO, device or symlink since the walk saw it.
-		return nil, nil
+	return rewriters.Options{
+		HelmDigestKeys:   append([]string(nil), keys...),
+		HelmInlineDigest: cfg.Helm.InlineDigest,
 	}
-	kind := rewriters.Classify(rel, src)
-	if kind == "" {
-		return nil, nil
-	}
-	if len(src) > MaxFileSize {
-		return nil, problem("file is larger than %d MiB; not scanned (exclude it in %s)", MaxFileSize>>20, config.FileName)
-	}
-	if bytes.IndexByte(src, 0) >= 0 {
-		return nil, problem("not a text file (it holds NUL bytes); left untouched (exclude it in %s)", config.FileName)
-	}
-	found, err := rewriters.ForKind(kind).Find(&rewriters.File{Path: rel, Src: src})
-	if err != nil {
-		var pe *rewriters.ParseError
-		if errors.As(err, &pe) {
-			return nil, []report.Problem{{File: rel, Line: pe.Line, Message: fmt.Sprintf("cannot parse as %s: %s; left untouched", kind, pe.Msg)}}
-		}
-		return nil, problem("cannot parse as %s: %v; left untouched", kind, err)
-	}
-	if len(found) == 0 {
-		return nil, nil
-	}
-	file := &File{Path: rel, Abs: abs, Root: root, Kind: kind, Mode: mode, Src: src}
-	for _, r := range found {
-		ref := Ref{Ref: r}
-		if ref.Skip == "" {
-			parsed, err := imgref.Parse(r.Text)
-			switch {
-			case err != nil:
-				ref.Skip = "not a valid image reference: " + err.Error()
-			case cfg.Ignored(parsed.Image()):
-				ref.Parsed = parsed
-				ref.Skip = "ignored by " + config.FileName
-			default:
-				ref.Parsed = parsed
-			}
-		}
-		file.Refs = append(file.Refs, ref)
-	}
-	return file, nil
 }
 
-// Findings turns a scan into findings with the offline statuses: unpinned,
-// pinned (a digest is written) or skipped.
-func (r *Result) Findings() []report.Finding {
-	var out []report.Finding
-	for _, f := range r.Files {
-		for _, ref := range f.Refs {
-			out = append(out, ref.Finding(f))
+// scanner holds what every file of one scan shares.
+type scanner struct {
+	root  string
+	cfg   *config.Config
+	fopts rewriters.Options
+	tree  fs.FS // nil when the root cannot be opened as a tree
+}
+
+// scanned is what scanning one file gives.
+type scanned struct {
+	rel      string
+	kind     rewriters.Kind // the claiming format; "" when none claimed it
+	file     *File          // nil when the file holds no references
+	problems []finding.Problem
+	follow   []string // root-relative paths the format asked to follow
+}
+
+// maxFollowed bounds the files read because a format asked to follow
+// them (GitLab CI includes), so a hostile tree cannot make a scan read
+// without end.
+const maxFollowed = 1000
+
+// follow reads the files formats asked to follow, with the format that
+// asked, until none is left: each path once, inside the root, not
+// excluded, regular, and not claimed by a format already.
+func (s *scanner) follow(ctx context.Context, done []scanned) []scanned {
+	claimed := map[string]bool{}
+	type req struct {
+		rel  string
+		kind rewriters.Kind
+	}
+	var queue []req
+	add := func(r scanned) {
+		for _, p := range r.follow {
+			queue = append(queue, req{p, r.kind})
 		}
 	}
+	for _, r := range done {
+		if r.kind != "" {
+			claimed[r.rel] = true
+		}
+		add(r)
+	}
+	var out []scanned
+	for len(queue) > 0 && len(out) < maxFollowed && ctx.Err() == nil {
+		q := queue[0]
+		queue = queue[1:]
+		rel := path.Clean(strings.TrimPrefix(q.rel, "./"))
+		if !fs.ValidPath(rel) || rel == "." || claimed[rel] || s.cfg.Excluded(rel) || hasGitDir(rel) {
+			continue
+		}
+		claimed[rel] = true
+		ft := rewriters.ForKind(q.kind)
+		if ft == nil {
+			continue
+		}
+		abs, ok := s.inside(rel)
+		if !ok {
+			continue
+		}
+		r := s.file(rel, abs, ft, false)
+		if r.kind == "" {
+			continue
+		}
+		out = append(out, r)
+		add(r)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].rel < out[j].rel })
 	return out
 }
 
-// Finding describes a reference with its offline status.
-func (ref Ref) Finding(f *File) report.Finding {
-	fd := report.Finding{
-		File: f.Path, Line: ref.Line, Column: ref.Column, Kind: string(f.Kind), Ref: ref.Text,
-	}
-	if ref.Parsed.Name != "" {
-		fd.Image = report.Str(ref.Parsed.Image())
-		fd.Tag = report.Str(ref.Parsed.Tag)
-		fd.Digest = report.Str(ref.Parsed.Digest)
-	}
-	switch {
-	case ref.Skip != "":
-		fd.Status, fd.Message = report.Skipped, ref.Skip
-	case ref.Parsed.Digest != "" && ref.Parsed.Tag == "":
-		fd.Status, fd.Message = report.Pinned, "digest only: no tag to refresh"
-	case ref.Parsed.Digest != "":
-		fd.Status = report.Pinned
-	default:
-		fd.Status = report.Unpinned
-		if ref.Parsed.Tag == "" {
-			fd.Message = "no tag: resolves latest"
+// hasGitDir reports whether rel lies in a .git folder, which is never read.
+func hasGitDir(rel string) bool {
+	for _, part := range strings.Split(rel, "/") {
+		if part == ".git" {
+			return true
 		}
 	}
-	return fd
+	return false
+}
+
+// inside returns the on-disk path of a root-relative path when every
+// folder on the way is a real folder (no symlink) and the path itself is a
+// regular file.
+func (s *scanner) inside(rel string) (string, bool) {
+	cur := s.root
+	parts := strings.Split(rel, "/")
+	for i, part := range parts {
+		cur = filepath.Join(cur, part)
+		info, err := os.Lstat(cur)
+		if err != nil {
+			return "", false
+		}
+		last := i == len(parts)-1
+		if (!last && !info.IsDir()) || (last && !info.Mode().IsRegular()) {
+			return "", false
+		}
+	}
+	return cur, true
+}
+
+// file reads, classifies and searches one candidate file. With ft set, the
+// file is read as that format (a followed file) without asking for claims.
+// explicit marks the file the user named as PATH: a symlink there is the
+// user's own choice and is followed for reading (writes still refuse it).
+func (s *scanner) file(rel, abs string, ft rewriters.Format, explicit bool) scanned {
+	out := scanned{rel: rel}
+	problem := func(format string, args ...any) scanned {
+		out.problems = []finding.Problem{{File: rel, Message: fmt.Sprintf(format, args...)}}
+		return out
+	}
+	src, mode, regular, err := readCandidate(abs, MaxFileSize, explicit)
+	if err != nil {
+		return problem("cannot read: %v; check its permissions or exclude it in %s", unwrapPath(err), config.FileName)
+	}
+	if !regular {
+		// Replaced by a FIFO, device or symlink since the walk saw it.
+		return out
+	}
+	rf := &rewriters.File{Path: rel, Src: src, Tree: s.tree, Options: s.fopts}
+	if ft == nil {
+		ft = rewriters.Claim(rf)
+		if ft == nil {
+			return out
+		}
+	}
+	kind := ft.Kind()
+	out.kind = kind
+	if len(src) > MaxFileSize {
+		return problem("file is larger than %d MiB; not scanned (exclude it in %s)", MaxFileSize>>20, config.FileName)
+	}
+	if bytes.IndexByte(src, 0) >= 0 {
+		return problem("not a text file (it holds NUL bytes); left untouched (exclude it in %s)", config.FileName)
+	}
+	found, err := ft.Find(rf)
+	out.follow = rf.Followed()
+	if err != nil {
+		var pe *rewriters.ParseError
+		if errors.As(err, &pe) {
+			out.problems = []finding.Problem{{File: rel, Line: pe.Line, Message: fmt.Sprintf("cannot parse as %s: %s; left untouched", kind, pe.Msg)}}
+			return out
+		}
+		return problem("cannot parse as %s: %v; left untouched", kind, err)
+	}
+	if len(found) == 0 {
+		return out
+	}
+	out.file = &File{Path: rel, Abs: abs, Root: s.root, Kind: kind, Mode: mode, Src: src, Refs: found}
+	return out
 }
 
 // Display joins a root and a relative path for messages when several roots

@@ -12,7 +12,7 @@ import (
 )
 
 // tree writes files (path → content) under a new temp folder.
-func tree(t *testing.T, files map[string]string) string {
+func writeTree(t *testing.T, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
 	for p, c := range files {
@@ -27,10 +27,18 @@ func tree(t *testing.T, files map[string]string) string {
 	return root
 }
 
+// refsOf lists "file ref" for each ref found, "file ref (skip: why)" for a
+// ref its format skips.
 func refsOf(res *Result) []string {
 	var out []string
-	for _, fd := range res.Findings() {
-		out = append(out, fd.File+" "+string(fd.Status)+" "+fd.Ref)
+	for _, f := range res.Files {
+		for _, r := range f.Refs {
+			s := f.Path + " " + r.Text
+			if r.Skip != "" {
+				s += " (skip: " + r.Skip + ")"
+			}
+			out = append(out, s)
+		}
 	}
 	sort.Strings(out)
 	return out
@@ -38,7 +46,7 @@ func refsOf(res *Result) []string {
 
 func TestScanWalk(t *testing.T) {
 	t.Parallel()
-	root := tree(t, map[string]string{
+	root := writeTree(t, map[string]string{
 		"Dockerfile":            "FROM node:20\n",
 		"svc/api.Dockerfile":    "FROM golang:1.23 AS build\nFROM scratch\n",
 		"vendor/x/Dockerfile":   "FROM excluded:1\n",
@@ -61,12 +69,12 @@ func TestScanWalk(t *testing.T) {
 	}
 	got := strings.Join(refsOf(res), "\n")
 	want := strings.Join([]string{
-		"Dockerfile unpinned node:20",
-		"compose.yaml skipped busybox:1",
-		"compose.yaml unpinned nginx:1.27",
-		"deploy/app.yaml unpinned redis:7",
-		"pinned/Dockerfile pinned alpine:3@sha256:" + strings.Repeat("a", 64),
-		"svc/api.Dockerfile unpinned golang:1.23",
+		"Dockerfile node:20",
+		"compose.yaml busybox:1", // ignoring is the plan's decision
+		"compose.yaml nginx:1.27",
+		"deploy/app.yaml redis:7",
+		"pinned/Dockerfile alpine:3@sha256:" + strings.Repeat("a", 64),
+		"svc/api.Dockerfile golang:1.23",
 	}, "\n")
 	if got != want {
 		t.Errorf("refs:\n%s\nwant:\n%s", got, want)
@@ -83,12 +91,12 @@ func TestScanWalk(t *testing.T) {
 
 func TestScanSingleFile(t *testing.T) {
 	t.Parallel()
-	root := tree(t, map[string]string{"d/Dockerfile.dev": "FROM node:20\n"})
+	root := writeTree(t, map[string]string{"d/Dockerfile.dev": "FROM node:20\n"})
 	res, err := Scan(context.Background(), filepath.Join(root, "d", "Dockerfile.dev"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := refsOf(res); len(got) != 1 || got[0] != "Dockerfile.dev unpinned node:20" {
+	if got := refsOf(res); len(got) != 1 || got[0] != "Dockerfile.dev node:20" {
 		t.Errorf("refs = %v", got)
 	}
 	if _, err := Scan(context.Background(), filepath.Join(root, "nope"), Options{}); err == nil {

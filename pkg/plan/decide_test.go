@@ -1,4 +1,4 @@
-package pin
+package plan
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/digestbot/digestbot/pkg/imgref"
-	"github.com/digestbot/digestbot/pkg/report"
+	"github.com/digestbot/digestbot/pkg/diagnose"
+	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/pkg/resolve"
 	"github.com/digestbot/digestbot/pkg/scan"
 	"github.com/digestbot/digestbot/rewriters"
@@ -39,29 +39,23 @@ func (f *fakeResolver) Resolve(_ context.Context, keys []resolve.Key, _ func(int
 	return out
 }
 
-// file builds a scanned file whose refs are every occurrence of the given
-// texts, in order.
+// file builds a scanned Dockerfile with the refs the dockerfile format
+// finds in src (each carries its own edit), checking they are texts.
 func file(t *testing.T, path, src string, texts ...string) *scan.File {
 	t.Helper()
 	f := &scan.File{Path: path, Kind: rewriters.Dockerfile, Src: []byte(src)}
-	pos := 0
-	for _, text := range texts {
-		i := strings.Index(src[pos:], text)
-		if i < 0 {
-			t.Fatalf("%q not in %q", text, src[pos:])
-		}
-		start := pos + i
-		pos = start + len(text)
-		line, col := rewriters.LineCol(f.Src, start)
-		r := scan.Ref{Ref: rewriters.Ref{Span: rewriters.Span{Start: start, End: pos}, Line: line, Column: col, Text: text}}
-		p, err := imgref.Parse(text)
-		if err != nil {
-			r.Skip = err.Error()
-		} else {
-			r.Parsed = p
-		}
-		f.Refs = append(f.Refs, r)
+	refs, err := rewriters.ForKind(rewriters.Dockerfile).Find(&rewriters.File{Path: path, Src: f.Src})
+	if err != nil {
+		t.Fatal(err)
 	}
+	var got []string
+	for _, r := range refs {
+		got = append(got, r.Text)
+	}
+	if strings.Join(got, "\n") != strings.Join(texts, "\n") {
+		t.Fatalf("refs found = %q, want %q", got, texts)
+	}
+	f.Refs = refs
 	return f
 }
 
@@ -77,13 +71,13 @@ func TestRun(t *testing.T) {
 		"\nFROM node@" + dg("5") + "\nFROM nope:1\nFROM node:20 AS again\nFROM ubuntu:20.04@sha256:abc\n"
 	f := file(t, "Dockerfile", src, "node:20", "node", "ubuntu:20.04@"+dg("9"), "ghcr.io/org/app:v1@"+dg("4"),
 		"node@"+dg("5"), "nope:1", "node:20", "ubuntu:20.04@sha256:abc")
-	out, err := Run(context.Background(), []*scan.File{f}, Options{Resolver: res})
+	out, err := Decide(context.Background(), []*scan.File{f}, DecideOptions{Resolver: res})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, fd := range out.Findings {
-		got = append(got, string(fd.Status)+" "+fd.Ref+" "+report.Deref(fd.Resolved))
+		got = append(got, string(fd.Status)+" "+fd.Ref+" "+finding.Deref(fd.Resolved))
 	}
 	want := []string{
 		"unpinned node:20 " + dg("1"),
@@ -119,8 +113,9 @@ func TestRun(t *testing.T) {
 	}
 
 	// Fixing the fixed output changes nothing more.
-	f2 := file(t, "Dockerfile", wantSrc, "node:20@"+dg("1"), "node:latest@"+dg("2"), "ubuntu:20.04@"+dg("3"))
-	out2, err := Run(context.Background(), []*scan.File{f2}, Options{Resolver: res})
+	f2 := file(t, "Dockerfile", wantSrc, "node:20@"+dg("1"), "node:latest@"+dg("2"), "ubuntu:20.04@"+dg("3"),
+		"ghcr.io/org/app:v1@"+dg("4"), "node@"+dg("5"), "nope:1", "node:20@"+dg("1"), "ubuntu:20.04@"+dg("3"))
+	out2, err := Decide(context.Background(), []*scan.File{f2}, DecideOptions{Resolver: res})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,9 +126,11 @@ func TestRun(t *testing.T) {
 
 type fakeDiagnoser struct{ calls int }
 
-func (d *fakeDiagnoser) Diagnose(_ context.Context, k resolve.Key, cur resolve.Result, pinned string) Diagnosis {
+func (d *fakeDiagnoser) DescribeDigest(context.Context, string, string, string) string { return "" }
+
+func (d *fakeDiagnoser) Diagnose(_ context.Context, k resolve.Key, cur resolve.Result, pinned string) diagnose.Diagnosis {
 	d.calls++
-	return Diagnosis{Status: report.Mismatch, Message: k.Repository + " is pinned to another tag"}
+	return diagnose.Diagnosis{Status: finding.Mismatch, Message: k.Repository + " is pinned to another tag"}
 }
 
 func TestRunDiagnoserOncePerPair(t *testing.T) {
@@ -142,22 +139,24 @@ func TestRunDiagnoserOncePerPair(t *testing.T) {
 	ref := "ubuntu:20.04@" + dg("9")
 	f := file(t, "Dockerfile", "FROM "+ref+"\nFROM "+ref+"\n", ref, ref)
 	d := &fakeDiagnoser{}
-	out, err := Run(context.Background(), []*scan.File{f}, Options{Resolver: res, Diagnoser: d})
+	out, err := Decide(context.Background(), []*scan.File{f}, DecideOptions{Resolver: res, Diagnoser: d})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.calls != 1 {
 		t.Errorf("diagnoser called %d times, want 1", d.calls)
 	}
-	if out.Findings[0].Status != report.Mismatch || len(out.Files) != 1 || len(out.Files[0].Changes) != 2 {
+	if out.Findings[0].Status != finding.Mismatch || len(out.Files) != 1 || len(out.Files[0].Changes) != 2 {
 		t.Errorf("findings %+v files %d", out.Findings, len(out.Files))
 	}
 }
 
 // scriptedDiagnoser answers per pinned digest.
-type scriptedDiagnoser map[string]Diagnosis
+type scriptedDiagnoser map[string]diagnose.Diagnosis
 
-func (s scriptedDiagnoser) Diagnose(_ context.Context, _ resolve.Key, _ resolve.Result, pinned string) Diagnosis {
+func (s scriptedDiagnoser) DescribeDigest(context.Context, string, string, string) string { return "" }
+
+func (s scriptedDiagnoser) Diagnose(_ context.Context, _ resolve.Key, _ resolve.Result, pinned string) diagnose.Diagnosis {
 	return s[pinned]
 }
 
@@ -169,18 +168,18 @@ func TestRunDiagnosisOKAndFix(t *testing.T) {
 	res := &fakeResolver{tags: map[string]string{"docker.io/library/node:20": dg("1")}}
 	kept, old := "node:20@"+dg("a"), "node:20@"+dg("b")
 	d := scriptedDiagnoser{
-		dg("a"): {Status: report.OK, Message: "pinned to the linux/arm64 image of node:20's current index"},
-		dg("b"): {Status: report.Stale, Message: "outdated linux/arm64 image", Fix: dg("c")},
+		dg("a"): {Status: finding.OK, Message: "pinned to the linux/arm64 image of node:20's current index"},
+		dg("b"): {Status: finding.Stale, Message: "outdated linux/arm64 image", Fix: dg("c")},
 	}
 	f := file(t, "Dockerfile", "FROM "+kept+"\nFROM "+old+"\n", kept, old)
-	out, err := Run(context.Background(), []*scan.File{f}, Options{Resolver: res, Diagnoser: d})
+	out, err := Decide(context.Background(), []*scan.File{f}, DecideOptions{Resolver: res, Diagnoser: d})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := out.Findings[0].Status; s != report.OK || s.NeedsAction() {
+	if s := out.Findings[0].Status; s != finding.OK || s.NeedsAction() {
 		t.Errorf("kept platform pin: %s", s)
 	}
-	if out.Findings[0].Message == "" || report.Deref(out.Findings[0].Resolved) != dg("1") {
+	if out.Findings[0].Message == "" || finding.Deref(out.Findings[0].Resolved) != dg("1") {
 		t.Errorf("finding %+v", out.Findings[0])
 	}
 	if len(out.Files) != 1 || len(out.Files[0].Changes) != 1 {
@@ -221,9 +220,9 @@ func (s *slowDiagnoser) enter(key string) {
 	s.mu.Unlock()
 }
 
-func (s *slowDiagnoser) Diagnose(_ context.Context, k resolve.Key, _ resolve.Result, pinned string) Diagnosis {
+func (s *slowDiagnoser) Diagnose(_ context.Context, k resolve.Key, _ resolve.Result, pinned string) diagnose.Diagnosis {
 	s.enter(k.String() + "@" + pinned)
-	return Diagnosis{Status: report.Stale, Message: "moved on"}
+	return diagnose.Diagnosis{Status: finding.Stale, Message: "moved on"}
 }
 
 func (s *slowDiagnoser) DescribeDigest(_ context.Context, registry, repository, d string) string {
@@ -244,7 +243,7 @@ func TestRunDiagnosesConcurrently(t *testing.T) {
 	f := file(t, "Dockerfile", src, refs...)
 	d := &slowDiagnoser{calls: map[string]int{}, releaseAll: make(chan struct{})}
 	start := time.Now()
-	out, err := Run(context.Background(), []*scan.File{f}, Options{Resolver: res, Diagnoser: d})
+	out, err := Decide(context.Background(), []*scan.File{f}, DecideOptions{Resolver: res, Diagnoser: d})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +255,7 @@ func TestRunDiagnosesConcurrently(t *testing.T) {
 			t.Errorf("%s diagnosed %d times", k, n)
 		}
 	}
-	if out.Findings[3].Message != "digest only: described" || out.Findings[4].Status != report.Stale {
+	if out.Findings[3].Message != "digest only: described" || out.Findings[4].Status != finding.Stale {
 		t.Errorf("findings %+v", out.Findings)
 	}
 }

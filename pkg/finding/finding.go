@@ -1,0 +1,90 @@
+package finding
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Finding is one reference and its verdict, as printed by scan and check.
+// The JSON shape is the contract.
+type Finding struct {
+	File     string  `json:"file"`
+	Line     int     `json:"line"`
+	Column   int     `json:"column"`
+	Kind     string  `json:"kind"`
+	Ref      string  `json:"ref"`
+	Image    *string `json:"image"`
+	Tag      *string `json:"tag"`
+	Digest   *string `json:"digest"`
+	Status   Status  `json:"status"`
+	Resolved *string `json:"resolved"`
+	Message  string  `json:"message"`
+}
+
+// Str returns a pointer to s, or nil when s is empty: JSON null for absent.
+func Str(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// Deref returns *p or "".
+func Deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// Sort orders findings by file, then position.
+func Sort(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+}
+
+// Problem is an error that is not about one resolvable reference: a file
+// that cannot be read or parsed. It is printed on stderr, one line each.
+type Problem struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
+	}
+	return fmt.Sprintf("%s: %s", p.File, p.Message)
+}
+
+// Change is one reference that fix rewrites.
+type Change struct {
+	File   string // relative path, '/'-separated
+	Line   int    // where the reference is reported (its finding's line)
+	Column int
+	// Lines are the 1-based lines the edits touch. For a reference written
+	// whole it is Line; for one split over keys (kustomize, Helm) it is the
+	// digest key's line. Suggestions and comments use these lines.
+	Lines     []int
+	Old       string // the reference as reported (its finding's ref)
+	Image     string // normalised repository
+	Tag       string // the tag resolved (made explicit when none was written)
+	OldDigest string // "" when the ref was unpinned
+	NewDigest string
+	// Status is why the ref changes: unpinned (pin), stale (refresh),
+	// platform, image-id, mismatch, missing.
+	Status  Status
+	Message string
+}
+
+// Why names the change in a word for tables: pin, refresh, platform, …
+func (c Change) Why() string { return c.Status.Why() }

@@ -1,0 +1,154 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/digestbot/digestbot/pkg/config"
+	"github.com/digestbot/digestbot/pkg/finding"
+	"github.com/digestbot/digestbot/pkg/imgref"
+	"github.com/digestbot/digestbot/pkg/scan"
+	"github.com/digestbot/digestbot/rewriters"
+)
+
+// item is one reference, parsed once (from Ref.Resolvable) for the whole
+// run: resolve and diagnose get the parsed value, never the text again.
+type item struct {
+	file *scan.File
+	ref  rewriters.Ref
+	// p is the parsed reference; valid when parsed is true (also for some
+	// skipped refs, e.g. ignored ones, whose image is still reported).
+	p      imgref.Ref
+	parsed bool
+	// skip says why the reference is not resolved; "" to resolve it.
+	skip string
+}
+
+// digestOnly is a digest and no tag: nothing to resolve or refresh.
+func (it *item) digestOnly() bool { return it.p.Digest != "" && it.p.Tag == "" }
+
+// items parses every reference of files once and decides which are
+// skipped: the format's own reasons, refs that do not parse, images the
+// config ignores, and composed refs under pins.composed: skip.
+func items(files []*scan.File, cfg *config.Config) [][]*item {
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	out := make([][]*item, len(files))
+	for i, f := range files {
+		for _, r := range f.Refs {
+			it := &item{file: f, ref: r, skip: r.Skip}
+			if it.skip == "" {
+				p, err := imgref.Parse(r.Resolvable())
+				switch {
+				case err != nil:
+					it.skip = "not a valid image reference: " + err.Error()
+				case cfg.Ignored(p.Image()):
+					it.p, it.parsed = p, true
+					it.skip = "ignored by " + config.FileName
+				case r.Composed && cfg.Pins.Composed == config.ComposedSkip:
+					it.p, it.parsed = p, true
+					it.skip = "composed of variables (pins.composed: skip in " + config.FileName + ")"
+				default:
+					it.p, it.parsed = p, true
+				}
+			}
+			out[i] = append(out[i], it)
+		}
+	}
+	return out
+}
+
+// finding is the reference's finding before any verdict: where, what.
+func (it *item) finding() finding.Finding {
+	fd := finding.Finding{
+		File: it.file.Path, Line: it.ref.Line, Column: it.ref.Column,
+		Kind: string(it.file.Kind), Ref: it.ref.Text,
+	}
+	if it.parsed {
+		fd.Image = finding.Str(it.p.Image())
+		fd.Tag = finding.Str(it.p.Tag)
+		fd.Digest = finding.Str(it.p.Digest)
+	}
+	return fd
+}
+
+// offline is the verdict without a registry (scan): unpinned, pinned (a
+// digest is written) or skipped.
+func (it *item) offline() finding.Finding {
+	fd := it.finding()
+	switch {
+	case it.skip != "":
+		fd.Status, fd.Message = finding.Skipped, it.skip
+	case it.digestOnly():
+		fd.Status, fd.Message = finding.Pinned, "digest only: no tag to refresh"
+	case it.p.Digest != "":
+		fd.Status = finding.Pinned
+	default:
+		fd.Status = finding.Unpinned
+		if it.p.Tag == "" {
+			fd.Message = "no tag: resolves latest"
+		}
+	}
+	return fd
+}
+
+// withNote appends the format's note (variables and their values, a tag
+// named in a comment…) to a message.
+func withNote(msg, note string) string {
+	switch {
+	case note == "":
+		return msg
+	case msg == "":
+		return note
+	}
+	return msg + "; " + note
+}
+
+// overrides adds, generically, a notice to pinned findings whose image
+// another file overrides with a tag and no digest (a kustomization's
+// images[] entry): the tool that applies the override drops the digest
+// written here. Nothing here knows which format overrides.
+func overrides(all [][]*item, findings map[*item]*finding.Finding) {
+	type over struct {
+		it    *item
+		image string
+	}
+	var overs []over
+	for _, its := range all {
+		for _, it := range its {
+			if it.ref.Overrides == "" || !it.parsed || it.p.Digest != "" {
+				continue
+			}
+			image := it.ref.Overrides
+			if p, err := imgref.Parse(image); err == nil {
+				image = p.Image()
+			}
+			overs = append(overs, over{it, image})
+		}
+	}
+	if len(overs) == 0 {
+		return
+	}
+	for _, its := range all {
+		for _, it := range its {
+			fd := findings[it]
+			if fd == nil || !it.parsed || it.p.Digest == "" || fd.Status == finding.Skipped {
+				continue
+			}
+			for _, o := range overs {
+				if o.it.file == it.file || o.image != it.p.Image() {
+					continue
+				}
+				fd.Message = withNote(fd.Message, fmt.Sprintf(
+					"%s:%d overrides this image's tag with %s and no digest, so the digest written here is dropped; pin it there",
+					o.it.file.Path, o.it.ref.Line, oneLine(o.it.ref.Text)))
+			}
+		}
+	}
+}
+
+// oneLine shows text with line breaks escaped, for one-line messages.
+func oneLine(s string) string {
+	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
+}

@@ -1,0 +1,213 @@
+package plan
+
+import (
+	"context"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/digestbot/digestbot/pkg/config"
+	"github.com/digestbot/digestbot/pkg/diagnose"
+	"github.com/digestbot/digestbot/pkg/finding"
+	"github.com/digestbot/digestbot/pkg/resolve"
+	"github.com/digestbot/digestbot/pkg/scan"
+)
+
+// Progress receives progress reports; the zero value reports nothing. The
+// functions must be safe for concurrent use.
+type Progress struct {
+	Files func(n int)           // candidate files read so far
+	Refs  func(done, total int) // tags resolved so far
+}
+
+// Options configure a run. The zero value of each field means its default.
+type Options struct {
+	// Paths are the folders or files to scan; empty means ".".
+	Paths []string
+	// ConfigFile is the config to read; "" reads config.FileName at the
+	// root of the first path when present.
+	ConfigFile string
+	// Concurrency bounds registry lookups in flight.
+	Concurrency int
+	// Timeout bounds the whole run's registry work; LookupTimeout one tag
+	// lookup, retries included.
+	Timeout, LookupTimeout time.Duration
+	// Platforms checks the config's required platforms (check).
+	Platforms bool
+	// GitHubToken authenticates ghcr.io when Docker has no credential (the
+	// workflow token in GitHub Actions).
+	GitHubToken string
+	// UserAgent is sent to registries.
+	UserAgent string
+	// InRepo names files relative to the repository root (the nearest
+	// folder holding .git, else Workspace when it holds the path), as the
+	// GitHub API does; pr and comment set it.
+	InRepo    bool
+	Workspace string
+	Progress  Progress
+}
+
+func (o *Options) defaults() error {
+	if len(o.Paths) == 0 {
+		o.Paths = []string{"."}
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = resolve.DefaultConcurrency
+	}
+	if o.Timeout == 0 {
+		o.Timeout = resolve.DefaultRunTimeout
+	}
+	if o.LookupTimeout == 0 {
+		o.LookupTimeout = resolve.DefaultLookupTimeout
+	}
+	if o.Concurrency < 1 {
+		return errorf(ErrUsage, "--concurrency must be at least 1")
+	}
+	if o.Timeout < 0 || o.LookupTimeout < 0 {
+		return errorf(ErrUsage, "--timeout and --lookup-timeout must be positive")
+	}
+	return nil
+}
+
+// LoadConfig reads file, or the default file at the first path's root.
+func LoadConfig(file string, paths []string) (*config.Config, error) {
+	if file != "" {
+		c, err := config.Load(file)
+		if err != nil {
+			return nil, errorf(ErrConfig, "%v; fix the file or pass another with --config", err)
+		}
+		return c, nil
+	}
+	dir := "."
+	if len(paths) > 0 {
+		dir = paths[0]
+	}
+	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+		dir = dirOf(dir)
+	}
+	c, err := config.Find(dir)
+	if err != nil {
+		return nil, errorf(ErrConfig, "%v; fix the file or pass another with --config", err)
+	}
+	return c, nil
+}
+
+func dirOf(p string) string {
+	i := strings.LastIndexAny(p, `/\`)
+	if i < 0 {
+		return "."
+	}
+	if i == 0 {
+		return p[:1]
+	}
+	return p[:i]
+}
+
+// Scanned is every PATH of a run, scanned.
+type Scanned struct {
+	Roots    []*scan.Result
+	Files    []*scan.File
+	Problems []finding.Problem
+	Config   *config.Config
+}
+
+// ScanPaths loads the config and scans every path. A path that cannot be
+// scanned at all is a problem; the others go on.
+func ScanPaths(ctx context.Context, opts Options) (*Scanned, error) {
+	if len(opts.Paths) == 0 {
+		opts.Paths = []string{"."}
+	}
+	cfg, err := LoadConfig(opts.ConfigFile, opts.Paths)
+	if err != nil {
+		return nil, err
+	}
+	s := &Scanned{Config: cfg}
+	for _, p := range opts.Paths {
+		res, err := scan.Scan(ctx, p, scan.Options{Config: cfg, Progress: opts.Progress.Files})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			s.Problems = append(s.Problems, finding.Problem{File: p, Message: err.Error()})
+			continue
+		}
+		if len(opts.Paths) > 1 {
+			// Several roots: name files by root so they stay distinct.
+			for _, f := range res.Files {
+				f.Path = scan.Display(res.Root, f.Path)
+			}
+			for i := range res.Problems {
+				res.Problems[i].File = scan.Display(res.Root, res.Problems[i].File)
+			}
+		}
+		s.Roots = append(s.Roots, res)
+		s.Files = append(s.Files, res.Files...)
+		s.Problems = append(s.Problems, res.Problems...)
+	}
+	return s, nil
+}
+
+// Scan is the offline run (digestbot scan): every reference with the
+// statuses known without a registry.
+func Scan(ctx context.Context, opts Options) (*Outcome, error) {
+	s, err := ScanPaths(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Outcome{Findings: Offline(s.Files, s.Config), Problems: s.Problems, Config: s.Config}, nil
+}
+
+// Run is the whole run for check, fix, pr and comment: scan, resolve each
+// unique tag once, diagnose pins that differ, decide every status, compute
+// the edits (check the required platforms when asked). It writes nothing.
+func Run(ctx context.Context, opts Options) (*Outcome, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	prefix := ""
+	if opts.InRepo {
+		p, err := RepoPrefix(opts.Paths[0], opts.Workspace)
+		if err != nil {
+			return nil, err
+		}
+		prefix = p
+	}
+	s, err := ScanPaths(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	cfg := s.Config
+	ropts := []resolve.Opt{
+		resolve.WithConcurrency(opts.Concurrency),
+		resolve.WithLookupTimeout(opts.LookupTimeout),
+	}
+	if opts.UserAgent != "" {
+		ropts = append(ropts, resolve.WithUserAgent(opts.UserAgent))
+	}
+	if opts.GitHubToken != "" {
+		ropts = append(ropts, resolve.WithGitHubToken(opts.GitHubToken))
+	}
+	res, err := resolve.New(cfg, ropts...)
+	if err != nil {
+		return nil, errorf(ErrConfig, "%v; check the registries section of %s", err, config.FileName)
+	}
+	defer res.Close()
+	runCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	dg := diagnose.New(res, cfg, diagnose.WithRequestTimeout(opts.LookupTimeout))
+	out, err := Decide(runCtx, s.Files, DecideOptions{Resolver: res, Diagnoser: dg, Config: cfg, Progress: opts.Progress.Refs})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, errorf(ErrTimeout, "registry work did not finish within --timeout %s: %v", opts.Timeout, err)
+	}
+	if opts.Platforms && len(cfg.Platforms) > 0 {
+		gaps, errs := dg.CheckPlatforms(runCtx, out.Findings)
+		out.Attention = append(out.Attention, gaps...)
+		out.Problems = append(out.Problems, errs...)
+	}
+	out.Problems = append(s.Problems, out.Problems...)
+	out.inRepo(prefix)
+	return out, nil
+}
