@@ -579,24 +579,15 @@ func Body(changes []plan.FileChange, base string) string {
 			old, codeCell(shortDigest(c.NewDigest)), reason)
 	}
 	b.WriteString("\n<details><summary>What the reasons mean</summary>\n\n")
-	for _, r := range reasons {
-		if why[r.word] {
-			fmt.Fprintf(&b, "- **%s**: %s\n", r.word, r.text)
+	for _, r := range finding.Infos() {
+		if r.Why != "" && why[r.Why] {
+			fmt.Fprintf(&b, "- **%s**: %s\n", r.Why, r.WhyText)
 		}
 	}
 	b.WriteString("\n</details>\n\n")
 	fmt.Fprintf(&b, "<sub>Made by digestbot. This pull request is updated in place when tags move, and closed when %s needs no change. "+
 		"Title, labels, reviewers, branch and commit message are set in `.digestbot.yaml` under `pull-request`.</sub>\n", code(base))
 	return b.String()
-}
-
-var reasons = []struct{ word, text string }{
-	{"pin", "the reference had a tag and no digest."},
-	{"refresh", "the tag has moved to a new image since it was pinned."},
-	{"platform", "the pin named one platform's image inside the tag's index; it now names the multi-platform index."},
-	{"image-id", "the pin was an image ID (config digest), which registries do not serve; it now names the manifest."},
-	{"mismatch", "⚠️ the pinned digest belongs to another tag; the image that runs changes to what the tag names."},
-	{"missing", "⚠️ the pinned digest does not exist in the registry; the image that runs changes to what the tag names."},
 }
 
 // loudText explains one image-changing fix.
