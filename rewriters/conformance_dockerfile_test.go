@@ -116,7 +116,7 @@ func TestDockerfileRenovateConformance(t *testing.T) {
 	pass := 0
 	for _, c := range cases {
 		seen[c.Name] = true
-		refs, err := dockerfileRewriter{}.Find([]byte(c.Input))
+		refs, err := dfFind([]byte(c.Input))
 		if err != nil {
 			t.Errorf("%s: Find: %v", c.Name, err)
 			continue

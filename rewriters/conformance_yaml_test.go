@@ -138,12 +138,12 @@ func TestYAMLRenovateConformance(t *testing.T) {
 			switch format {
 			case "compose":
 				// Renovate's compose manager runs on files matched by name.
-				refs, err = composeRewriter{}.Find(src)
+				refs, err = ForKind(Compose).Find(&File{Path: "docker-compose.yml", Src: src})
 			case "kubernetes":
 				// Renovate's Kubernetes manager needs apiVersion and kind
 				// in the file; Classify is our equivalent.
 				if Classify("manifest.yaml", src) == Kubernetes {
-					refs, err = kubernetesRewriter{}.Find(src)
+					refs, err = ForKind(Kubernetes).Find(&File{Path: "manifest.yaml", Src: src})
 				}
 			}
 			want := c.Expected
@@ -282,7 +282,8 @@ func TestYAMLCorpus(t *testing.T) {
 			if ft == nil {
 				return
 			}
-			refs, _, err := yamlCheckInvariants(t, legacyFinder{ft}, src)
+			res, _ := hCheck(t, []hFile{{p, src}}, Options{}, ft)
+			refs, err := res[0].refs, res[0].err
 			if err != nil {
 				t.Fatalf("Find: %v", err)
 			}

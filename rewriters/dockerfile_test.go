@@ -2,7 +2,6 @@ package rewriters
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -11,306 +10,29 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"golang.org/x/tools/txtar"
-
-	"github.com/digestbot/digestbot/pkg/imgref"
 )
 
-// The -update flag (update, in golden_test.go, shared by every golden test
-// of the package) rewrites the want and pinned sections of
-// testdata/dockerfile/*.txtar.
+// dfFind runs the Dockerfile format on src.
+func dfFind(src []byte) ([]Ref, error) {
+	return ForKind(Dockerfile).Find(&File{Path: "Dockerfile", Src: src})
+}
 
-// dfFakeDigest is the digest every golden and fuzz pin uses.
-var dfFakeDigest = "sha256:" + strings.Repeat("a", 64)
-
-// dfFormatRefs renders refs one a line: `line:col [context] text`, with
-// `skip "reason"` before the text of a skipped ref. Text is quoted when it
-// holds a line break.
+// dfFormatRefs renders refs for failure messages.
 func dfFormatRefs(refs []Ref) string {
-	var b strings.Builder
-	for _, r := range refs {
-		text := r.Text
-		if strings.ContainsAny(text, "\r\n") {
-			text = strconv.Quote(text)
-		}
-		fmt.Fprintf(&b, "%d:%d [%s] ", r.Line, r.Column, r.Context)
-		if r.Skip != "" {
-			fmt.Fprintf(&b, "skip %q ", r.Skip)
-		}
-		b.WriteString(text + "\n")
-	}
-	return b.String()
+	return hFormatRefs("Dockerfile", ForKind(Dockerfile), refs, nil)
 }
 
-// dfPinEdits returns the edits that pin every reference that can be pinned:
-// not skipped, parseable, and not digest-only (the contract reports those).
-func dfPinEdits(refs []Ref, digest string) []Edit {
-	var edits []Edit
-	for _, r := range refs {
-		if r.Skip != "" {
-			continue
-		}
-		p, err := imgref.Parse(r.Text)
-		if err != nil || (p.Tag == "" && p.Digest != "") {
-			continue
-		}
-		edits = append(edits, Edit{Span: r.Span, New: p.Pinned(digest)})
-	}
-	return edits
-}
-
-// dfGoldenTransform returns a function applying the transforms named in an
-// archive's comment (`transform: crlf bom nonewline`) to a section: the
-// txtar files stay plain LF text that no editor or Git setting can
-// silently change, and the tests still see CRLF, a BOM or no final newline.
-func dfGoldenTransform(comment []byte) func([]byte) []byte {
-	var names []string
-	for _, line := range strings.Split(string(comment), "\n") {
-		if rest, ok := strings.CutPrefix(line, "transform:"); ok {
-			names = append(names, strings.Fields(rest)...)
-		}
-	}
-	return func(b []byte) []byte {
-		b = bytes.Clone(b)
-		for _, n := range names {
-			switch n {
-			case "crlf":
-				b = bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n"))
-			case "bom":
-				b = append([]byte("\uFEFF"), b...)
-			case "nonewline":
-				b = bytes.TrimSuffix(b, []byte("\n"))
-				b = bytes.TrimSuffix(b, []byte("\r"))
-			default:
-				panic("unknown transform " + n)
-			}
-		}
-		return b
-	}
-}
-
-func dfTxtarFile(a *txtar.Archive, name string) (int, bool) {
-	for i, f := range a.Files {
-		if f.Name == name {
-			return i, true
-		}
-	}
-	return -1, false
-}
-
-func TestDockerfileGolden(t *testing.T) {
-	t.Parallel()
-	files, err := filepath.Glob(filepath.Join("testdata", "dockerfile", "*.txtar"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < 25 {
-		t.Fatalf("found %d golden files, want at least 25", len(files))
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			t.Parallel()
-			a, err := txtar.ParseFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, ok := dfTxtarFile(a, "Dockerfile")
-			if !ok {
-				t.Fatal("no -- Dockerfile -- section")
-			}
-			transform := dfGoldenTransform(a.Comment)
-			src := transform(a.Files[in].Data)
-			checkDockerfileInvariants(t, src)
-
-			refs, err := dockerfileRewriter{}.Find(src)
-			var got string
-			if err != nil {
-				var pe *ParseError
-				if !errors.As(err, &pe) {
-					t.Fatalf("Find: %T %v, want a *ParseError", err, err)
-				}
-				got = fmt.Sprintf("error line %d: %s\n", pe.Line, pe.Msg)
-			} else {
-				got = dfFormatRefs(refs)
-			}
-			pinned := []byte("(unchanged)\n")
-			if err == nil {
-				out, err := Splice(src, dfPinEdits(refs, dfFakeDigest))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(out, src) {
-					pinned = out
-				}
-			}
-
-			if *update {
-				set := func(name string, data []byte) {
-					if i, ok := dfTxtarFile(a, name); ok {
-						a.Files[i].Data = data
-					} else {
-						a.Files = append(a.Files, txtar.File{Name: name, Data: data})
-					}
-				}
-				set("want", []byte(got))
-				// Stored untransformed (LF, no BOM) like the input.
-				set("pinned", dfUntransform(pinned))
-				if err := os.WriteFile(file, txtar.Format(a), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			i, ok := dfTxtarFile(a, "want")
-			if !ok {
-				t.Fatal("no -- want -- section (run with -update)")
-			}
-			if want := string(a.Files[i].Data); got != want {
-				t.Errorf("refs:\n%s\nwant:\n%s", got, want)
-			}
-			i, ok = dfTxtarFile(a, "pinned")
-			if !ok {
-				t.Fatal("no -- pinned -- section (run with -update)")
-			}
-			want := a.Files[i].Data
-			if string(want) != "(unchanged)\n" {
-				want = transform(want)
-			}
-			if !bytes.Equal(pinned, want) {
-				t.Errorf("pinned:\n%s\nwant:\n%s", pinned, want)
-			}
-		})
-	}
-}
-
-// dfUntransform undoes dfGoldenTransform on pinned output, so the stored
-// section stays plain text.
-func dfUntransform(b []byte) []byte {
-	if string(b) == "(unchanged)\n" {
-		return b
-	}
-	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
-	b = bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
-	if !bytes.HasSuffix(b, []byte("\n")) {
-		b = append(b, '\n') // txtar sections end in a newline; "nonewline" strips it again
-	}
-	return b
-}
-
-// checkDockerfileInvariants checks what must hold for any input: no
-// internal error; spans in bounds, ordered, apart, matching Text, Line and
-// Column; splicing each span with its own text changes nothing; pinning
-// changes only the pinned spans; and pinning again with the same digest
-// finds the same references (shifted) and changes nothing.
+// checkDockerfileInvariants runs the shared invariants (harness_test.go)
+// on src as a Dockerfile.
 func checkDockerfileInvariants(t testing.TB, src []byte) {
 	t.Helper()
-	refs, err := dockerfileRewriter{}.Find(src)
-	if err != nil {
-		var pe *ParseError
-		if !errors.As(err, &pe) {
-			t.Fatalf("Find returned %T %v, want *ParseError", err, err)
-		}
-		if strings.HasPrefix(pe.Msg, "internal:") {
-			t.Fatalf("Find: %v\ninput: %q", err, src)
-		}
-		return
-	}
-	end := 0
-	own := make([]Edit, 0, len(refs))
-	for _, r := range refs {
-		s := r.Span
-		if s.Start < end || s.End < s.Start || s.End > len(src) {
-			t.Fatalf("bad span %+v after %d in %d bytes: %+v\ninput: %q", s, end, len(src), r, src)
-		}
-		end = s.End
-		if r.Text != string(src[s.Start:s.End]) {
-			t.Fatalf("Text %q != src[span] %q\ninput: %q", r.Text, src[s.Start:s.End], src)
-		}
-		if l, c := LineCol(src, s.Start); l != r.Line || c != r.Column {
-			t.Fatalf("%q at %d:%d, LineCol says %d:%d\ninput: %q", r.Text, r.Line, r.Column, l, c, src)
-		}
-		if r.Context == "" {
-			t.Fatalf("%q has no context", r.Text)
-		}
-		own = append(own, Edit{Span: s, New: r.Text})
-	}
-	same, err := Splice(src, own)
-	if err != nil || !bytes.Equal(same, src) {
-		t.Fatalf("splicing own text: %v, changed=%v\ninput: %q", err, !bytes.Equal(same, src), src)
-	}
-
-	edits := dfPinEdits(refs, dfFakeDigest)
-	pinned, err := Splice(src, edits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Bytes outside the edited spans are unchanged.
-	pos, shift := 0, 0
-	for _, e := range edits {
-		if !bytes.Equal(src[pos:e.Span.Start], pinned[pos+shift:e.Span.Start+shift]) {
-			t.Fatalf("bytes outside spans changed\ninput: %q\npinned: %q", src, pinned)
-		}
-		if got := string(pinned[e.Span.Start+shift : e.Span.Start+shift+len(e.New)]); got != e.New {
-			t.Fatalf("edit %q landed as %q", e.New, got)
-		}
-		shift += len(e.New) - (e.Span.End - e.Span.Start)
-		pos = e.Span.End
-	}
-	if !bytes.Equal(src[pos:], pinned[pos+shift:]) {
-		t.Fatalf("tail changed\ninput: %q\npinned: %q", src, pinned)
-	}
-
-	again, err := dockerfileRewriter{}.Find(pinned)
-	if err != nil {
-		t.Fatalf("Find on pinned output: %v\ninput: %q\npinned: %q", err, src, pinned)
-	}
-	if len(again) != len(refs) {
-		t.Fatalf("pinned output has %d refs, input %d\ninput: %q\npinned: %q\nbefore:\n%safter:\n%s",
-			len(again), len(refs), src, pinned, dfFormatRefs(refs), dfFormatRefs(again))
-	}
-	for i, r := range refs {
-		want := r.Span.Start
-		for _, e := range edits {
-			if e.Span.Start < r.Span.Start {
-				want += len(e.New) - (e.Span.End - e.Span.Start)
-			}
-		}
-		if again[i].Span.Start != want || (again[i].Skip == "") != (r.Skip == "") {
-			t.Fatalf("ref %d moved: %+v, want start %d like %+v\ninput: %q\npinned: %q", i, again[i], want, r, src, pinned)
-		}
-	}
-	twice, err := Splice(pinned, dfPinEdits(again, dfFakeDigest))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(twice, pinned) {
-		t.Fatalf("pinning twice differs from once\nonce:  %q\ntwice: %q", pinned, twice)
-	}
-}
-
-func FuzzDockerfile(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "dockerfile", "*.txtar"))
-	for _, file := range files {
-		a, err := txtar.ParseFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		if i, ok := dfTxtarFile(a, "Dockerfile"); ok {
-			f.Add(dfGoldenTransform(a.Comment)(a.Files[i].Data))
-		}
-	}
-	for _, tt := range dfTableCases {
-		f.Add([]byte(tt.src))
-	}
-	f.Fuzz(func(t *testing.T, src []byte) {
-		checkDockerfileInvariants(t, src)
-	})
+	hCheck(t, []hFile{{"Dockerfile", src}}, Options{}, ForKind(Dockerfile))
 }
 
 // TestDockerfileTable covers single behaviours in short inputs; the golden
 // files cover whole Dockerfiles.
 // dfTableCases are short inputs for single behaviours (the golden files
-// cover whole Dockerfiles); they also seed FuzzDockerfile.
+// cover whole Dockerfiles); they also seed FuzzFormats.
 var dfTableCases = []struct {
 	name, src string
 	want      []string // `text` or `skip:text`, in order
@@ -389,7 +111,7 @@ func TestDockerfileTable(t *testing.T) {
 	for _, tt := range dfTableCases {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			refs, err := dockerfileRewriter{}.Find([]byte(tt.src))
+			refs, err := dfFind([]byte(tt.src))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -422,7 +144,7 @@ func TestDockerfileParseErrors(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := dockerfileRewriter{}.Find([]byte(tt.src))
+			_, err := dfFind([]byte(tt.src))
 			var pe *ParseError
 			if !errors.As(err, &pe) {
 				t.Fatalf("err = %v, want *ParseError", err)
@@ -457,7 +179,7 @@ func TestDockerfileCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := (dockerfileRewriter{}).Find(src); err != nil {
+			if _, err := dfFind(src); err != nil {
 				t.Fatalf("Find: %v", err)
 			}
 			checkDockerfileInvariants(t, src)
@@ -471,7 +193,7 @@ func TestDockerfileCorpus(t *testing.T) {
 // TestDockerfileRandom assembles Dockerfiles from tricky fragments
 // (continuations, comments inside them, quotes, escapes, CR, odd white
 // space, variables, heredocs, directives) and checks the invariants on
-// each: a cheap, deterministic complement to FuzzDockerfile, whose byte
+// each: a cheap, deterministic complement to FuzzFormats, whose byte
 // mutations rarely build such structures.
 func TestDockerfileRandom(t *testing.T) {
 	t.Parallel()
@@ -531,7 +253,7 @@ func BenchmarkDockerfileFind(b *testing.B) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			b.SetBytes(int64(len(src)))
 			for b.Loop() {
-				if _, err := (dockerfileRewriter{}).Find(src); err != nil {
+				if _, err := dfFind(src); err != nil {
 					b.Fatal(err)
 				}
 			}

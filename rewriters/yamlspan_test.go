@@ -1,352 +1,16 @@
 package rewriters
 
-// Test helpers shared by the compose and Kubernetes tests: a minimal txtar
-// reader/writer for golden cases, the invariants every Find result must
-// keep, and pinning as fix does it. Names carry a yaml prefix so they do not
-// collide with the Dockerfile tests in this package.
+// Tests of the YAML helpers shared by the YAML formats. Golden cases and
+// the invariants every format keeps live in harness_test.go.
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/digestbot/digestbot/pkg/imgref"
 	"go.yaml.in/yaml/v3"
 )
-
-// yamlTestDigest is the digest golden and fuzz tests pin with.
-var yamlTestDigest = "sha256:" + strings.Repeat("a", 64)
-
-type yamlTxtarFile struct {
-	Name string
-	Data []byte
-}
-
-// yamlTxtarParse reads the txtar format: a comment, then files introduced
-// by "-- name --" lines. Bytes are kept as they are (CR included).
-func yamlTxtarParse(data []byte) (comment []byte, files []yamlTxtarFile) {
-	var cur *yamlTxtarFile
-	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i+1], data[i+1:]
-		} else {
-			data = nil
-		}
-		t := bytes.TrimRight(line, "\n")
-		if bytes.HasPrefix(t, []byte("-- ")) && bytes.HasSuffix(t, []byte(" --")) && len(t) >= 6 {
-			files = append(files, yamlTxtarFile{Name: string(t[3 : len(t)-3])})
-			cur = &files[len(files)-1]
-			continue
-		}
-		if cur == nil {
-			comment = append(comment, line...)
-		} else {
-			cur.Data = append(cur.Data, line...)
-		}
-	}
-	return comment, files
-}
-
-func yamlTxtarFormat(comment []byte, files []yamlTxtarFile) []byte {
-	var b bytes.Buffer
-	b.Write(comment)
-	for _, f := range files {
-		fmt.Fprintf(&b, "-- %s --\n", f.Name)
-		b.Write(f.Data)
-		if len(f.Data) > 0 && f.Data[len(f.Data)-1] != '\n' {
-			b.WriteByte('\n')
-		}
-	}
-	return b.Bytes()
-}
-
-// yamlGoldenCase is one golden txtar file.
-type yamlGoldenCase struct {
-	path    string
-	comment []byte
-	files   []yamlTxtarFile
-	flags   map[string]string // directives from the comment: crlf, noeol, classify
-}
-
-func (c *yamlGoldenCase) section(name string) ([]byte, bool) {
-	for _, f := range c.files {
-		if f.Name == name {
-			return f.Data, true
-		}
-	}
-	return nil, false
-}
-
-func (c *yamlGoldenCase) setSection(name string, data []byte) {
-	for i := range c.files {
-		if c.files[i].Name == name {
-			c.files[i].Data = data
-			return
-		}
-	}
-	c.files = append(c.files, yamlTxtarFile{Name: name, Data: data})
-}
-
-// encode turns a section as stored into the bytes under test: directives
-// let cases hold CRLF files and files with no final newline.
-func (c *yamlGoldenCase) encode(b []byte) []byte {
-	b = append([]byte(nil), b...)
-	if _, ok := c.flags["noeol"]; ok {
-		b = bytes.TrimSuffix(b, []byte("\n"))
-	}
-	if _, ok := c.flags["crlf"]; ok {
-		b = bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n"))
-	}
-	return b
-}
-
-func (c *yamlGoldenCase) decode(b []byte) []byte {
-	if _, ok := c.flags["crlf"]; ok {
-		b = bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
-	}
-	if _, ok := c.flags["noeol"]; ok {
-		b = append(b, '\n')
-	}
-	return b
-}
-
-func yamlLoadGolden(t testing.TB, dir string) []*yamlGoldenCase {
-	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", dir, "*.txtar"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(paths) == 0 {
-		t.Fatalf("no golden cases in testdata/%s", dir)
-	}
-	var cases []*yamlGoldenCase
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := &yamlGoldenCase{path: p, flags: map[string]string{}}
-		c.comment, c.files = yamlTxtarParse(data)
-		for _, line := range strings.Split(string(c.comment), "\n") {
-			word, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
-			switch word {
-			case "crlf", "noeol", "classify":
-				c.flags[word] = strings.TrimSpace(rest)
-			}
-		}
-		if _, ok := c.section("input.yaml"); !ok {
-			t.Fatalf("%s: no input.yaml section", p)
-		}
-		cases = append(cases, c)
-	}
-	return cases
-}
-
-// yamlFormatRefs renders Find's result one line per ref, as golden files hold it.
-func yamlFormatRefs(refs []Ref, err error) string {
-	var b strings.Builder
-	if err != nil {
-		fmt.Fprintf(&b, "error: %v\n", err)
-		return b.String()
-	}
-	for _, r := range refs {
-		text := r.Text
-		if text == "" || strings.ContainsAny(text, " \t\r\n\"\\") {
-			text = strconv.Quote(text)
-		}
-		if r.Skip != "" {
-			fmt.Fprintf(&b, "%d:%d %s skip %q %s\n", r.Line, r.Column, r.Context, r.Skip, text)
-		} else {
-			fmt.Fprintf(&b, "%d:%d %s %s\n", r.Line, r.Column, r.Context, text)
-		}
-	}
-	return b.String()
-}
-
-// yamlPinnable reports whether fix would rewrite a ref: not skipped, a valid
-// reference, and not digest-only (those are reported, never rewritten).
-func yamlPinnable(r Ref) (imgref.Ref, bool) {
-	if r.Skip != "" {
-		return imgref.Ref{}, false
-	}
-	p, err := imgref.Parse(r.Text)
-	if err != nil || (p.Digest != "" && p.Tag == "") {
-		return imgref.Ref{}, false
-	}
-	return p, true
-}
-
-// yamlPin splices every pinnable ref with its pinned text.
-func yamlPin(t testing.TB, src []byte, refs []Ref, digest string) ([]byte, []Edit) {
-	t.Helper()
-	var edits []Edit
-	for _, r := range refs {
-		if p, ok := yamlPinnable(r); ok {
-			edits = append(edits, Edit{Span: r.Span, New: p.Pinned(digest)})
-		}
-	}
-	out, err := Splice(src, edits)
-	if err != nil {
-		t.Fatalf("Splice pinned: %v", err)
-	}
-	return out, edits
-}
-
-// yamlCheckInvariants runs rw.Find on src and checks what every result
-// must keep; it returns the refs (nil on a parse error) and the pinned
-// output.
-func yamlCheckInvariants(t testing.TB, rw Rewriter, src []byte) ([]Ref, []byte, error) {
-	t.Helper()
-	orig := append([]byte(nil), src...)
-	refs, err := rw.Find(src)
-	if !bytes.Equal(src, orig) {
-		t.Fatal("Find modified its input")
-	}
-	if err != nil {
-		var pe *ParseError
-		if !errors.As(err, &pe) {
-			t.Fatalf("Find error is %T, want *ParseError: %v", err, err)
-		}
-		if refs != nil {
-			t.Fatalf("Find returned refs with an error")
-		}
-		return nil, src, err
-	}
-	prevEnd, prevEmpty := -1, false
-	var lineStarts []int
-	for i, r := range refs {
-		s := r.Span
-		if s.Start < 0 || s.End < s.Start || s.End > len(src) {
-			t.Fatalf("ref %d span %v out of range (len %d)", i, s, len(src))
-		}
-		if i > 0 && (s.Start < prevEnd || (s.Start == prevEnd && (prevEmpty || s.Start == s.End))) {
-			t.Fatalf("ref %d span %v overlaps or is out of order (previous ended at %d)", i, s, prevEnd)
-		}
-		prevEnd, prevEmpty = s.End, s.Start == s.End
-		if r.Text != string(src[s.Start:s.End]) {
-			t.Fatalf("ref %d Text %q != src[span] %q", i, r.Text, src[s.Start:s.End])
-		}
-		// LineCol is O(offset): use it on the first refs, and a table of
-		// line starts (same meaning: lines end at \n) on the rest.
-		l, c := 0, 0
-		if i < 200 {
-			l, c = LineCol(src, s.Start)
-		} else {
-			if lineStarts == nil {
-				lineStarts = []int{0}
-				for k, b := range src {
-					if b == '\n' {
-						lineStarts = append(lineStarts, k+1)
-					}
-				}
-			}
-			n := sort.SearchInts(lineStarts, s.Start+1)
-			l, c = n, s.Start-lineStarts[n-1]+1
-		}
-		if l != r.Line || c != r.Column {
-			t.Fatalf("ref %d at %d:%d, LineCol says %d:%d", i, r.Line, r.Column, l, c)
-		}
-		if r.Context == "" {
-			t.Fatalf("ref %d has no Context", i)
-		}
-	}
-	// Splicing each span with its own text is the identity.
-	var same []Edit
-	for _, r := range refs {
-		same = append(same, Edit{Span: r.Span, New: r.Text})
-	}
-	if out, err := Splice(src, same); err != nil || !bytes.Equal(out, src) {
-		t.Fatalf("identity splice changed the input (err %v)", err)
-	}
-	// Pinning changes only the spans.
-	pinned, edits := yamlPin(t, src, refs, yamlTestDigest)
-	pos, opos := 0, 0
-	for _, e := range edits {
-		gap := e.Span.Start - pos
-		if !bytes.Equal(pinned[opos:opos+gap], src[pos:e.Span.Start]) {
-			t.Fatalf("pinning changed bytes outside the spans near offset %d", pos)
-		}
-		opos += gap
-		if string(pinned[opos:opos+len(e.New)]) != e.New {
-			t.Fatalf("pinned text missing at offset %d", opos)
-		}
-		opos += len(e.New)
-		pos = e.Span.End
-	}
-	if !bytes.Equal(pinned[opos:], src[pos:]) {
-		t.Fatal("pinning changed bytes after the last span")
-	}
-	// fix twice == fix once.
-	refs2, err := rw.Find(pinned)
-	if err != nil {
-		t.Fatalf("Find on pinned output: %v\n%s", err, pinned)
-	}
-	again, _ := yamlPin(t, pinned, refs2, yamlTestDigest)
-	if !bytes.Equal(again, pinned) {
-		t.Fatalf("pinning twice differs from pinning once:\nonce:  %q\ntwice: %q", pinned, again)
-	}
-	if len(refs2) != len(refs) {
-		t.Fatalf("pinned output has %d refs, input had %d", len(refs2), len(refs))
-	}
-	return refs, pinned, nil
-}
-
-// yamlRunGolden runs the golden cases of one folder through rw.
-func yamlRunGolden(t *testing.T, dir string, rw Rewriter) {
-	for _, c := range yamlLoadGolden(t, dir) {
-		t.Run(strings.TrimSuffix(filepath.Base(c.path), ".txtar"), func(t *testing.T) {
-			t.Parallel()
-			raw, _ := c.section("input.yaml")
-			src := c.encode(raw)
-			refs, pinned, err := yamlCheckInvariants(t, rw, src)
-			got := yamlFormatRefs(refs, err)
-			gotPinned := c.decode(pinned)
-			if cl, ok := c.flags["classify"]; ok {
-				name, kind, _ := strings.Cut(cl, " ")
-				if kind == "none" {
-					kind = ""
-				}
-				if g := Classify(name, src); g != Kind(kind) {
-					t.Errorf("Classify(%q) = %q, want %q", name, g, kind)
-				}
-			}
-			if *update {
-				c.setSection("want", []byte(got))
-				c.setSection("pinned", gotPinned)
-				if err := os.WriteFile(c.path, yamlTxtarFormat(c.comment, c.files), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, _ := c.section("want")
-			if got != string(want) {
-				t.Errorf("refs differ\n--- got\n%s--- want\n%s", got, want)
-			}
-			wantPinned, _ := c.section("pinned")
-			if !bytes.Equal(gotPinned, wantPinned) {
-				t.Errorf("pinned output differs\n--- got\n%s--- want\n%s", gotPinned, wantPinned)
-			}
-		})
-	}
-}
-
-// yamlFuzzSeeds adds every golden input of both YAML formats as a seed.
-func yamlFuzzSeeds(f *testing.F) {
-	for _, dir := range []string{"compose", "kubernetes"} {
-		for _, c := range yamlLoadGolden(f, dir) {
-			raw, _ := c.section("input.yaml")
-			f.Add(c.encode(raw))
-		}
-	}
-}
 
 func TestYAMLSourceOffset(t *testing.T) {
 	t.Parallel()
@@ -516,30 +180,31 @@ func TestYAMLHostile(t *testing.T) {
 	composeBomb += "services:\n  web:\n    <<: *a39\n"
 	tests := []struct {
 		name     string
-		rw       Rewriter
+		kind     Kind
 		src      string
 		refs     int
 		parseErr bool
 	}{
-		{"k8s billion laughs", kubernetesRewriter{}, laughs("x"), 1, false},
-		{"k8s billion laughs under containers", kubernetesRewriter{}, laughs("containers"), 1, false},
-		{"compose billion laughs", composeRewriter{}, composeBomb, 1, false},
-		{"k8s deep flow", kubernetesRewriter{}, "apiVersion: v1\nkind: Pod\nspec: " + strings.Repeat("[", 100000), 0, true},
-		{"k8s deep flow closed", kubernetesRewriter{}, "apiVersion: v1\nkind: Pod\nspec: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n", 0, true},
-		{"k8s deep block", kubernetesRewriter{}, "apiVersion: v1\nkind: Pod\nspec:\n" + strings.Repeat("- ", 5000) + "x\n", 0, true},
-		{"k8s deep templated", kubernetesRewriter{}, "apiVersion: v1\nkind: Pod\nx: {{a}}\nspec: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n", 0, false},
-		{"compose deep", composeRewriter{}, "services:\n  web: " + strings.Repeat("{a: ", 9000) + strings.Repeat("}", 9000) + "\n", 0, false},
-		{"compose deep templated", composeRewriter{}, "services:\n  web: {{a}}\nx: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n", 0, false},
-		{"one long line", kubernetesRewriter{}, "apiVersion: v1\nkind: Pod\nspec: {containers: [" + strings.Repeat("{image: é:1}, ", 20000) + "{image: x}]}\n", 20001, false},
-		{"one long templated line", kubernetesRewriter{}, "apiVersion: v1\nkind: Pod\nspec: {containers: [" + strings.Repeat("{image: é:1}, [a], ", 20000) + "{image: {{x}}}]}\n", 0, false},
-		{"compose one long line", composeRewriter{}, "services: {" + strings.Repeat("a: {image: é:1}, ", 1) + strings.Join(yamlManyServices(20000), ", ") + "}\n", 20001, false},
-		{"many aliases", kubernetesRewriter{}, "apiVersion: v1\nkind: Pod\nspec:\n  containers: &c\n  - image: nginx\n  x: [" + strings.Repeat("*c, ", 100000) + "*c]\n", 1, false},
+		{"k8s billion laughs", Kubernetes, laughs("x"), 1, false},
+		{"k8s billion laughs under containers", Kubernetes, laughs("containers"), 1, false},
+		{"compose billion laughs", Compose, composeBomb, 1, false},
+		{"k8s deep flow", Kubernetes, "apiVersion: v1\nkind: Pod\nspec: " + strings.Repeat("[", 100000), 0, true},
+		{"k8s deep flow closed", Kubernetes, "apiVersion: v1\nkind: Pod\nspec: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n", 0, true},
+		{"k8s deep block", Kubernetes, "apiVersion: v1\nkind: Pod\nspec:\n" + strings.Repeat("- ", 5000) + "x\n", 0, true},
+		{"k8s deep templated", Kubernetes, "apiVersion: v1\nkind: Pod\nx: {{a}}\nspec: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n", 0, false},
+		{"compose deep", Compose, "services:\n  web: " + strings.Repeat("{a: ", 9000) + strings.Repeat("}", 9000) + "\n", 0, false},
+		{"compose deep templated", Compose, "services:\n  web: {{a}}\nx: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n", 0, false},
+		{"one long line", Kubernetes, "apiVersion: v1\nkind: Pod\nspec: {containers: [" + strings.Repeat("{image: é:1}, ", 20000) + "{image: x}]}\n", 20001, false},
+		{"one long templated line", Kubernetes, "apiVersion: v1\nkind: Pod\nspec: {containers: [" + strings.Repeat("{image: é:1}, [a], ", 20000) + "{image: {{x}}}]}\n", 0, false},
+		{"compose one long line", Compose, "services: {" + strings.Repeat("a: {image: é:1}, ", 1) + strings.Join(yamlManyServices(20000), ", ") + "}\n", 20001, false},
+		{"many aliases", Kubernetes, "apiVersion: v1\nkind: Pod\nspec:\n  containers: &c\n  - image: nginx\n  x: [" + strings.Repeat("*c, ", 100000) + "*c]\n", 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			start := time.Now()
-			refs, _, err := yamlCheckInvariants(t, tt.rw, []byte(tt.src))
+			res, _ := hCheck(t, []hFile{{"file.yaml", []byte(tt.src)}}, Options{}, ForKind(tt.kind))
+			refs, err := res[0].refs, res[0].err
 			// Generous: catches exponential or quadratic work, not load.
 			if d := time.Since(start); d > 10*time.Second && !yamlRaceEnabled {
 				t.Errorf("took %v", d)
@@ -560,15 +225,3 @@ func yamlManyServices(n int) []string {
 }
 
 // Rewriter is the pre-plug-in shape of a format (Find over bytes), kept for
-// these tests until the shared txtar harness replaces them.
-type Rewriter interface {
-	Kind() Kind
-	Find(src []byte) ([]Ref, error)
-}
-
-// legacyFinder adapts a Format to Rewriter.
-type legacyFinder struct{ Format }
-
-func (l legacyFinder) Find(src []byte) ([]Ref, error) {
-	return l.Format.Find(&File{Path: "file.yaml", Src: src})
-}
