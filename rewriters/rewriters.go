@@ -92,6 +92,8 @@ func (l legacy) Find(f *File) ([]Ref, error) {
 // Adding a format is one line here.
 var formats = []Format{
 	legacy{Dockerfile, dockerfileRewriter{}.Find, isDockerfileName, func(*File) bool { return true }},
+	helmFormat{},
+	gitlabFormat{},
 	legacy{Compose, composeRewriter{}.Find, isYAMLName, func(f *File) bool {
 		return isComposeName(f.Path) || (!looksLikeKubernetes(f.Src) && looksLikeCompose(f.Src))
 	}},

@@ -1,0 +1,393 @@
+package rewriters
+
+// GitLab CI: .gitlab-ci.y[a]ml and the files its include: local: names.
+//
+// Image positions are image and services (a string, or a map's name) at
+// the top level, in default:, and in every job, hidden .jobs included (they
+// are what extends: copies). Nothing else named name: is an image
+// (artifacts:name, environment:name).
+//
+// Decisions beyond DESIGN.md:
+//   - !reference [.job, key, …] in an image position is resolved inside
+//     the same file: the scalar it points at is the ref (reported once,
+//     wherever it is used), so a hidden key holding an image string or a
+//     service list is found through its users. A !reference whose target
+//     is in another file is not followed (that file is read on its own).
+//   - Values holding $VAR, ${VAR} or $[[ inputs ]] are skipped: GitLab
+//     expands them at run time from variables this file may not define.
+//   - include: local: (a string include that is not a URL, and the local
+//     includes of trigger: child pipelines) are followed through
+//     File.Follow, globs (*, **) expanded against File.Tree. project:,
+//     remote:, template: and component: includes live elsewhere; a
+//     component's name@version is not an image.
+
+import (
+	"io/fs"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// GitLabCI is the kind of GitLab CI configuration files.
+const GitLabCI Kind = "gitlab-ci"
+
+type gitlabFormat struct{}
+
+func (gitlabFormat) Kind() Kind { return GitLabCI }
+
+// Candidate: .gitlab-ci.yml or .gitlab-ci.yaml in any folder. Included
+// files come in through Follow, whatever their names.
+func (gitlabFormat) Candidate(p string) bool {
+	base := path.Base(p)
+	return base == ".gitlab-ci.yml" || base == ".gitlab-ci.yaml"
+}
+
+func (gitlabFormat) Claim(*File) bool { return true }
+
+// gitlabReserved are top-level keys that are not jobs.
+var gitlabReserved = map[string]bool{
+	"default": true, "include": true, "stages": true, "variables": true,
+	"workflow": true, "spec": true, "image": true, "services": true,
+	"before_script": true, "after_script": true, "cache": true,
+}
+
+const (
+	skipGitLabVariable = "CI/CD variable: the image comes from the pipeline's variables"
+	skipGitLabInput    = "CI/CD input ($[[ ]]): set where the file is included"
+)
+
+// Find returns the image and service references of one GitLab CI file and
+// asks to follow its local includes.
+func (gitlabFormat) Find(f *File) ([]Ref, error) {
+	docs, err := yamlDecodeStream(f.Src)
+	if err != nil {
+		return nil, err
+	}
+	w := &gitlabWalker{ys: newYAMLSource(f.Src), f: f, reported: map[*yaml.Node]bool{}}
+	for _, doc := range docs {
+		if root := yamlDocRoot(doc); root != nil && root.Kind == yaml.MappingNode {
+			w.roots = append(w.roots, root)
+		}
+	}
+	for _, root := range w.roots {
+		w.walkRoot(root)
+	}
+	if len(w.follow) > 0 {
+		f.Follow(w.follow...)
+	}
+	return yamlFinishRefs(f.Src, w.refs), nil
+}
+
+type gitlabWalker struct {
+	ys       *yamlSource
+	f        *File
+	roots    []*yaml.Node
+	reported map[*yaml.Node]bool
+	refs     []Ref
+	follow   []string
+	followed map[string]bool
+}
+
+func (w *gitlabWalker) walkRoot(root *yaml.Node) {
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Kind != yaml.ScalarNode || yamlMergeKey(k) {
+			continue
+		}
+		switch k.Value {
+		case "include":
+			w.includes(v, false)
+		case "image":
+			w.image(v, "image")
+		case "services":
+			w.services(v, "services")
+		case "default":
+			w.job(v, "default")
+		default:
+			if !gitlabReserved[k.Value] {
+				w.job(v, k.Value)
+			}
+		}
+	}
+}
+
+// job reads image and services of a job (or of default:), and the local
+// includes of a trigger: child pipeline.
+func (w *gitlabWalker) job(v *yaml.Node, name string) {
+	m := yamlResolve(v)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return
+	}
+	if img, ok := yamlLookup(m, "image"); ok {
+		w.image(img, name+".image")
+	}
+	if svc, ok := yamlLookup(m, "services"); ok {
+		w.services(svc, name+".services")
+	}
+	if tr, ok := yamlLookup(m, "trigger"); ok && tr != nil && tr.Kind == yaml.MappingNode {
+		if inc, ok := yamlLookup(tr, "include"); ok {
+			w.includes(inc, true)
+		}
+	}
+}
+
+// image reads an image: value: a string, a map with name:, or a
+// !reference to either.
+func (w *gitlabWalker) image(v *yaml.Node, ctx string) {
+	v, ctx = w.derefCtx(v, ctx, 0)
+	if v == nil {
+		return
+	}
+	switch v.Kind {
+	case yaml.ScalarNode:
+		w.add(v, ctx)
+	case yaml.MappingNode:
+		if n, ok := yamlLookup(v, "name"); ok {
+			if n, c := w.derefCtx(n, ctx+".name", 0); n != nil && n.Kind == yaml.ScalarNode {
+				w.add(n, c)
+			}
+		}
+	}
+}
+
+// services reads a services: list (or a !reference to one); GitLab
+// flattens lists nested by !reference.
+func (w *gitlabWalker) services(v *yaml.Node, ctx string) {
+	w.serviceList(v, ctx, 0)
+}
+
+func (w *gitlabWalker) serviceList(v *yaml.Node, ctx string, depth int) {
+	v, ctx = w.derefCtx(v, ctx, 0)
+	if v == nil || depth > 8 {
+		return
+	}
+	if v.Kind != yaml.SequenceNode {
+		w.image(v, ctx)
+		return
+	}
+	for i, item := range v.Content {
+		it, c := w.derefCtx(item, ctx+"["+strconv.Itoa(i)+"]", 0)
+		if it == nil {
+			continue
+		}
+		if it.Kind == yaml.SequenceNode {
+			w.serviceList(it, c, depth+1)
+			continue
+		}
+		w.image(it, c)
+	}
+}
+
+// deref resolves aliases and !reference [key, key|index, …] tags to the
+// node they name in this file; nil when the target is not here.
+func (w *gitlabWalker) deref(n *yaml.Node, depth int) *yaml.Node {
+	n, _ = w.derefCtx(n, "", depth)
+	return n
+}
+
+// derefCtx is deref that also returns the context of the node reached:
+// ctx itself, or the path a !reference names.
+func (w *gitlabWalker) derefCtx(n *yaml.Node, ctx string, depth int) (*yaml.Node, string) {
+	n = yamlResolve(n)
+	if n == nil || n.Tag != "!reference" {
+		return n, ctx
+	}
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 || depth > 8 {
+		return nil, ctx
+	}
+	for _, root := range w.roots {
+		cur := root
+		at := ""
+		for _, p := range n.Content {
+			p = yamlResolve(p)
+			if cur == nil || p == nil || p.Kind != yaml.ScalarNode {
+				cur = nil
+				break
+			}
+			switch cur.Kind {
+			case yaml.MappingNode:
+				at = k8sJoinPath(at, p.Value)
+				next, ok := yamlLookup(cur, p.Value)
+				if !ok {
+					next = nil
+				}
+				cur = next
+			case yaml.SequenceNode:
+				i, err := strconv.Atoi(p.Value)
+				if err != nil || i < 0 || i >= len(cur.Content) {
+					cur = nil
+				} else {
+					cur = yamlResolve(cur.Content[i])
+					at += "[" + p.Value + "]"
+				}
+			default:
+				cur = nil
+			}
+			if cur != nil && cur.Tag == "!reference" {
+				cur, at = w.derefCtx(cur, at, depth+1)
+			}
+		}
+		if cur != nil {
+			return cur, at
+		}
+	}
+	return nil, ctx
+}
+
+var gitlabVarRe = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
+
+func (w *gitlabWalker) add(n *yaml.Node, ctx string) {
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" || n.Value == "" || w.reported[n] {
+		return
+	}
+	w.reported[n] = true
+	loc := w.ys.locate(n)
+	r := Ref{Span: loc.span, Context: ctx, Skip: loc.skip}
+	v := n.Value
+	switch {
+	case r.Skip != "":
+	case strings.Contains(v, "$[["):
+		r.Skip = skipGitLabInput
+	case strings.Contains(v, "$"):
+		r.Skip = skipGitLabVariable
+		if m := gitlabVarRe.FindAllStringSubmatch(v, -1); len(m) > 0 {
+			names := make([]string, 0, len(m))
+			for _, x := range m {
+				names = append(names, "$"+x[1])
+			}
+			r.Skip += " (" + strings.Join(names, ", ") + ")"
+		}
+	case strings.Contains(v, "{{"):
+		r.Skip = skipYAMLTemplateVal
+	}
+	if r.Span.Start == r.Span.End && r.Skip == "" {
+		r.Skip = skipYAMLNotLocated
+	}
+	if r.Skip == "" {
+		r.pin = spanPin(r.Span, string(w.ys.src[r.Span.Start:r.Span.End]))
+	}
+	w.refs = append(w.refs, r)
+}
+
+// includes follows local includes: a string that is not a URL, local:
+// entries, and (inTrigger) the string form of a child pipeline's include.
+func (w *gitlabWalker) includes(v *yaml.Node, inTrigger bool) {
+	v = yamlResolve(v)
+	if v == nil {
+		return
+	}
+	switch v.Kind {
+	case yaml.ScalarNode:
+		if v.Tag == "!!str" && !strings.Contains(v.Value, "://") {
+			w.followLocal(v.Value)
+		}
+	case yaml.SequenceNode:
+		for _, e := range v.Content {
+			w.includes(e, inTrigger)
+		}
+	case yaml.MappingNode:
+		if l, ok := yamlLookup(v, "local"); ok && l != nil && l.Kind == yaml.ScalarNode {
+			w.followLocal(l.Value)
+		}
+	}
+}
+
+// gitlabMaxGlob caps how many files one include glob may name and how many
+// tree entries expanding it may visit.
+const (
+	gitlabMaxGlob      = 200
+	gitlabMaxGlobVisit = 20000
+)
+
+func (w *gitlabWalker) followLocal(p string) {
+	p = strings.TrimSpace(p)
+	if p == "" || strings.Contains(p, "$") {
+		return // a variable: not known here
+	}
+	p = path.Clean(strings.TrimLeft(p, "/"))
+	if p == "." || p == ".." || strings.HasPrefix(p, "../") {
+		return
+	}
+	if !strings.ContainsAny(p, "*?") {
+		w.addFollow(p)
+		return
+	}
+	if w.f.Tree == nil {
+		return
+	}
+	re, err := gitlabGlobRe(p)
+	if err != nil {
+		return
+	}
+	// Walk from the part of the pattern before its first wildcard.
+	dir := "."
+	if i := strings.IndexAny(p, "*?"); i > 0 {
+		if j := strings.LastIndexByte(p[:i], '/'); j > 0 {
+			dir = p[:j]
+		}
+	}
+	visited, matched := 0, 0
+	_ = fs.WalkDir(w.f.Tree, dir, func(name string, d fs.DirEntry, err error) error {
+		visited++
+		if visited > gitlabMaxGlobVisit || matched >= gitlabMaxGlob {
+			return fs.SkipAll
+		}
+		if err != nil || d == nil {
+			return nil // an unreadable folder: its files are not included
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" && name != dir {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if isYAMLName(name) && re.MatchString(name) {
+			matched++
+			w.addFollow(name)
+		}
+		return nil
+	})
+}
+
+func (w *gitlabWalker) addFollow(p string) {
+	if w.followed == nil {
+		w.followed = map[string]bool{}
+	}
+	if p == w.f.Path || w.followed[p] {
+		return
+	}
+	w.followed[p] = true
+	w.follow = append(w.follow, p)
+}
+
+// gitlabGlobRe turns an include glob into a regexp over root-relative
+// paths: ** matches across folders, * and ? within one.
+func gitlabGlobRe(p string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; c {
+		case '*':
+			if i+1 < len(p) && p[i+1] == '*' {
+				i++
+				if i+1 < len(p) && p[i+1] == '/' {
+					i++
+					b.WriteString("(?:.*/)?")
+				} else {
+					b.WriteString(".*")
+				}
+			} else {
+				b.WriteString("[^/]*")
+			}
+		case '?':
+			b.WriteString("[^/]")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
