@@ -366,6 +366,9 @@ func (w *helmWalker) fillImageRef(r *Ref, ctx string, chart *helmChart, chartWhy
 	if tagLoc.skip != "" {
 		setSkip(tagLoc.skip)
 	}
+	if tagV != nil && tagV.Kind != yaml.ScalarNode {
+		setSkip("the tag is not a string")
+	}
 
 	// The tag as written, or the chart's appVersion.
 	tagText, tagExp := tag, tag
@@ -376,7 +379,7 @@ func (w *helmWalker) fillImageRef(r *Ref, ctx string, chart *helmChart, chartWhy
 	if tagV != nil && tagV.Kind == yaml.ScalarNode && (tagV.Tag == "!!float" || tagV.Tag == "!!int") {
 		notes = append(notes, fmt.Sprintf("the tag %s is a YAML number: Helm may print it differently (1.10 as 1.1, 20240101 as 2.0240101e+07); quote it", tag))
 	}
-	appVersion := tag == ""
+	appVersion := tag == "" && (tagV == nil || tagV.Kind == yaml.ScalarNode)
 	if appVersion {
 		switch {
 		case chart == nil:
@@ -726,7 +729,13 @@ func (w *helmWalker) chartFor(top string) (*helmChart, string) {
 	if main == nil {
 		return nil, "the tag is empty and there is no Chart.yaml beside the values file to give its appVersion; set tag"
 	}
+	if top == "" || top == "." || top == ".." || strings.ContainsAny(top, "/\\") {
+		return main, "" // not a folder name: no subchart
+	}
 	name, ok := main.deps[top]
+	if ok && (name == "." || name == ".." || strings.ContainsAny(name, "/\\")) {
+		return main, ""
+	}
 	if !ok {
 		if _, err := fs.Stat(w.f.Tree, path.Join(w.dir, "charts", top, "Chart.yaml")); err != nil {
 			return main, ""
