@@ -129,6 +129,12 @@ func (w *world) expand(s string) string {
 		if d, ok := w.digests[p]; ok {
 			return d
 		}
+		// <hex:LABEL>: the digest's bare hex, as Helm charts' sha: keys hold it.
+		if rest, ok := strings.CutPrefix(p, "<hex:"); ok {
+			if d, ok := w.digests["<"+rest]; ok {
+				return strings.TrimPrefix(d, "sha256:")
+			}
+		}
 		return p
 	})
 }
@@ -148,6 +154,12 @@ func (w *world) normalize(s string) string {
 		if len(d) > 19 {
 			// Shortened digests in messages: sha256:123456789012.
 			s = strings.ReplaceAll(s, d[:19], w.names[d]+"(short)")
+		}
+	}
+	for _, d := range keys {
+		// What is left of a digest written as bare hex (Helm sha: keys).
+		if hex, ok := strings.CutPrefix(d, "sha256:"); ok {
+			s = strings.ReplaceAll(s, hex, "<hex:"+strings.TrimPrefix(w.names[d], "<"))
 		}
 	}
 	s = strings.ReplaceAll(s, w.reg.Host(), "HOST")
@@ -316,7 +328,7 @@ func (w *world) checkWithSkopeo(after map[string]string) {
 	for ref, d := range w.tags {
 		written := false
 		for _, data := range after {
-			written = written || strings.Contains(data, d)
+			written = written || strings.Contains(data, d) || strings.Contains(data, strings.TrimPrefix(d, "sha256:"))
 		}
 		if !written {
 			continue
