@@ -181,15 +181,10 @@ func (w *gitlabWalker) serviceList(v *yaml.Node, ctx string, depth int) {
 	}
 }
 
-// deref resolves aliases and !reference [key, key|index, …] tags to the
-// node they name in this file; nil when the target is not here.
-func (w *gitlabWalker) deref(n *yaml.Node, depth int) *yaml.Node {
-	n, _ = w.derefCtx(n, "", depth)
-	return n
-}
-
-// derefCtx is deref that also returns the context of the node reached:
-// ctx itself, or the path a !reference names.
+// derefCtx resolves aliases and !reference [key, key|index, …] tags to the
+// node they name in this file (nil when the target is not here), and
+// returns the context of the node reached: ctx itself, or the path the
+// !reference names.
 func (w *gitlabWalker) derefCtx(n *yaml.Node, ctx string, depth int) (*yaml.Node, string) {
 	n = yamlResolve(n)
 	if n == nil || n.Tag != "!reference" {
