@@ -70,7 +70,7 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 	case "json":
 		err = report.WriteJSON(env.Stdout, out.Findings, out.Problems)
 	case "sarif":
-		err = writeSARIF(env, sarifRoot(opts.Paths), out.Findings)
+		err = writeSARIF(env, sarifRoot(out.Root, opts.Paths), out.Findings)
 	default:
 		err = report.WriteText(env.Stdout, out.Findings)
 	}
@@ -145,10 +145,13 @@ func printRefError(env *Env, f finding.Finding) {
 	fmt.Fprintf(env.Stderr, "%s:%d: %s: %s\n", f.File, f.Line, f.Ref, f.Message)
 }
 
-// sarifRoot is the folder SARIF paths are relative to: the single PATH, or
-// the current folder when several are given (their files are then named
-// with their PATH prefix).
-func sarifRoot(paths []string) string {
+// sarifRoot is the folder SARIF paths are relative to: the root the PATHs
+// share, else the single PATH, or the current folder when several are
+// given (their files are then named with their PATH prefix).
+func sarifRoot(root string, paths []string) string {
+	if root != "" {
+		return root
+	}
 	if len(paths) != 1 {
 		return "."
 	}

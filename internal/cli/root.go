@@ -108,7 +108,7 @@ without changing any other byte.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&g.config, "config", "", "config file (default: "+config.FileName+" at the root of the first PATH)")
+	root.PersistentFlags().StringVar(&g.config, "config", "", "config file (default: the nearest "+config.FileName+" or .digestbot.yml from the first PATH up to the repository root)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitError, msg: err.Error() + "; see '" + c.CommandPath() + " --help'"}
 	})

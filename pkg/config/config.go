@@ -18,9 +18,6 @@ import (
 // FileName is the config file read from the root of the first PATH.
 const FileName = ".digestbot.yaml"
 
-// ErrInvalid wraps every validation error.
-var ErrInvalid = errors.New("invalid config")
-
 // TLS modes of a registry.
 const (
 	TLSEnabled  = "enabled"
@@ -173,6 +170,14 @@ func Find(dir string) (*Config, error) {
 // Parse decodes and validates config bytes.
 func Parse(b []byte) (*Config, error) {
 	c := &Config{}
+	// Shape first, in the file's terms (explain.go); the decoder below
+	// then only meets documents of the right shape.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err == nil {
+		if ps := explain(&doc); len(ps) > 0 {
+			return nil, &Error{Problems: ps}
+		}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
@@ -207,10 +212,9 @@ func (c *Config) validate() error {
 			return fmt.Errorf("%w: registries.%s.host is %q; give a host[:port] without a scheme or path", ErrInvalid, name, r.Host)
 		}
 	}
-	for _, p := range c.Platforms {
-		parts := strings.Split(p, "/")
-		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-			return fmt.Errorf("%w: platform %q; write os/arch[/variant], e.g. linux/arm64/v8", ErrInvalid, p)
+	for i, p := range c.Platforms {
+		if err := checkPlatform(p); err != nil {
+			return fmt.Errorf("%w: platforms[%d]: %v", ErrInvalid, i, err)
 		}
 	}
 	switch c.Pins.Platform {

@@ -51,17 +51,17 @@ func TestParseErrors(t *testing.T) {
 	for in, want := range map[string]string{
 		"exclude: [\"[\"]\n":                              "bad glob",
 		"registries:\n  docker.io:\n    tls: off\n":       "use enabled, insecure or disabled",
-		"registries:\n  docker.io:\n    hots: x\n":        "field hots not found",
-		"excludes: []\n":                                  "field excludes not found",
+		"registries:\n  docker.io:\n    hots: x\n":        `line 3: unknown key "hots" in registries.docker.io; did you mean host? (valid keys: host, tls)`,
+		"excludes: []\n":                                  `line 1: unknown key "excludes" at the top level; did you mean exclude?`,
 		"platforms: [linux]\n":                            "os/arch",
 		"pins: {platform: maybe}\n":                       "use index or keep",
 		"registries:\n  docker.io:\n    host: http://x\n": "without a scheme",
-		"exclude: 3\n":                                    "cannot unmarshal",
+		"exclude: 3\n":                                    "line 1: exclude must be a list of strings, not the number 3",
 		"pins: {composed: never}\n":                       "use report or skip",
 		"helm: {digest-keys: []}\n":                       "helm.digest-keys is empty",
 		"helm: {digest-keys: [image.digest]}\n":           "plain key names",
-		"helm: {inline-digest: maybe}\n":                  "cannot unmarshal",
-		"helm: {digest-key: [sha]}\n":                     "field digest-key not found",
+		"helm: {inline-digest: maybe}\n":                  "line 1: helm.inline-digest must be true or false, not the string maybe",
+		"helm: {digest-key: [sha]}\n":                     `line 1: unknown key "digest-key" in helm; did you mean digest-keys? (valid keys: digest-keys, inline-digest)`,
 	} {
 		_, err := Parse([]byte(in))
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {

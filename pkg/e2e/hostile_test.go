@@ -232,7 +232,7 @@ func TestHostileInput(t *testing.T) {
 				symlink(t, filepath.Join(tr.outside, "Dockerfile"), filepath.Join(tr.root, "link/Dockerfile"))
 			},
 			args:    func(tr tree) []string { return []string{filepath.Join(tr.root, "link/Dockerfile"), tr.root} },
-			wantErr: [][]string{{"/repo/link/Dockerfile: cannot write", "not a regular file", "unchanged"}},
+			wantErr: [][]string{{"link/Dockerfile: cannot write", "not a regular file", "unchanged"}},
 		},
 		{
 			name: "fifo-named-Dockerfile",

@@ -40,4 +40,8 @@ type Outcome struct {
 	Unpinnable []finding.Problem
 	// Config is the configuration the run used.
 	Config *config.Config
+	// Root is the folder file names are relative to (the repository root
+	// for PATHs inside one; see LoadConfig), "" when the PATHs have
+	// different roots.
+	Root string
 }

@@ -3,7 +3,6 @@ package plan
 import (
 	"context"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/digestbot/digestbot/pkg/config"
@@ -69,42 +68,45 @@ func (o *Options) defaults() error {
 	return nil
 }
 
-// LoadConfig reads file, or the default file at the first path's root.
-func LoadConfig(file string, paths []string) (*config.Config, error) {
-	if file != "" {
-		c, err := config.Load(file)
-		if err != nil {
-			return nil, errorf(ErrConfig, "%v; fix the file or pass another with --config", err)
-		}
-		return c, nil
-	}
-	dir := "."
+// LoadConfig reads file, or else the config that applies to the first
+// path, found by walking up from it to the repository root
+// (config.Discover). It also returns the root files are named relative to,
+// so a file or subfolder PATH (pre-commit, editors) gets the same config,
+// exclusions and paths as a run from the root ("" when the path does not
+// exist: the scan reports that in its own words).
+func LoadConfig(file string, paths []string) (*config.Config, string, error) {
+	first := "."
 	if len(paths) > 0 {
-		dir = paths[0]
+		first = paths[0]
 	}
-	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
-		dir = dirOf(dir)
-	}
-	c, err := config.Find(dir)
+	found, root, err := config.Discover(first)
 	if err != nil {
-		return nil, errorf(ErrConfig, "%v; fix the file or pass another with --config", err)
+		if _, serr := os.Stat(first); serr != nil {
+			found, root = "", ""
+		} else if file == "" {
+			return nil, "", errorf(ErrConfig, "%v; or pass one with --config", err)
+		}
 	}
-	return c, nil
-}
-
-func dirOf(p string) string {
-	i := strings.LastIndexAny(p, `/\`)
-	if i < 0 {
-		return "."
+	if file != "" {
+		found = file
 	}
-	if i == 0 {
-		return p[:1]
+	if found == "" {
+		return config.Default(), root, nil
 	}
-	return p[:i]
+	c, err := config.Load(found)
+	if err != nil {
+		return nil, "", errorf(ErrConfig, "%v; fix the file or pass another with --config", err)
+	}
+	return c, root, nil
 }
 
 // Scanned is every PATH of a run, scanned.
 type Scanned struct {
+	// Root is the folder every file is named relative to: the first
+	// PATH's repository root (LoadConfig), shared by the other PATHs
+	// inside it; "" when the PATHs have different roots (files then carry
+	// their PATH's name).
+	Root     string
 	Roots    []*scan.Result
 	Files    []*scan.File
 	Problems []finding.Problem
@@ -117,13 +119,25 @@ func ScanPaths(ctx context.Context, opts Options) (*Scanned, error) {
 	if len(opts.Paths) == 0 {
 		opts.Paths = []string{"."}
 	}
-	cfg, err := LoadConfig(opts.ConfigFile, opts.Paths)
+	cfg, root, err := LoadConfig(opts.ConfigFile, opts.Paths)
 	if err != nil {
 		return nil, err
 	}
-	s := &Scanned{Config: cfg}
+	// pre-commit passes several files of one repository: they share the
+	// root. A PATH elsewhere gives every PATH its own.
+	shared := root != ""
+	for _, p := range opts.Paths[1:] {
+		if _, r, err := config.Discover(p); shared && err == nil && r != root {
+			shared = false
+		}
+	}
+	if !shared {
+		root = ""
+	}
+	s := &Scanned{Config: cfg, Root: root}
+	seen := map[string]bool{}
 	for _, p := range opts.Paths {
-		res, err := scan.Scan(ctx, p, scan.Options{Config: cfg, Progress: opts.Progress.Files})
+		res, err := scan.Scan(ctx, p, scan.Options{Config: cfg, Progress: opts.Progress.Files, Root: root})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -131,7 +145,18 @@ func ScanPaths(ctx context.Context, opts Options) (*Scanned, error) {
 			s.Problems = append(s.Problems, finding.Problem{File: p, Message: err.Error()})
 			continue
 		}
-		if len(opts.Paths) > 1 {
+		if shared {
+			// A file named twice (a folder and a file in it) is scanned,
+			// and fixed, once.
+			kept := res.Files[:0]
+			for _, f := range res.Files {
+				if !seen[f.Path] {
+					seen[f.Path] = true
+					kept = append(kept, f)
+				}
+			}
+			res.Files = kept
+		} else if len(opts.Paths) > 1 {
 			// Several roots: name files by root so they stay distinct.
 			for _, f := range res.Files {
 				f.Path = scan.Display(res.Root, f.Path)
@@ -154,7 +179,7 @@ func Scan(ctx context.Context, opts Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Outcome{Findings: Offline(s.Files, s.Config), Problems: s.Problems, Config: s.Config}, nil
+	return &Outcome{Findings: Offline(s.Files, s.Config), Problems: s.Problems, Config: s.Config, Root: s.Root}, nil
 }
 
 // Run is the whole run for check, fix, pr and comment: scan, resolve each
@@ -164,17 +189,28 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	prefix := ""
 	if opts.InRepo {
-		p, err := RepoPrefix(opts.Paths[0], opts.Workspace)
-		if err != nil {
+		if _, err := RepoPrefix(opts.Paths[0], opts.Workspace); err != nil {
 			return nil, err
 		}
-		prefix = p
 	}
 	s, err := ScanPaths(ctx, opts)
 	if err != nil {
 		return nil, err
+	}
+	prefix := ""
+	if opts.InRepo {
+		// Files are named relative to the scan's root (the config's
+		// folder or the repository root), else to the PATH.
+		root := opts.Paths[0]
+		if s.Root != "" {
+			root = s.Root
+		}
+		p, err := RepoPrefix(root, opts.Workspace)
+		if err != nil {
+			return nil, err
+		}
+		prefix = p
 	}
 	cfg := s.Config
 	ropts := []resolve.Opt{
@@ -208,6 +244,7 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		out.Problems = append(out.Problems, errs...)
 	}
 	out.Problems = append(s.Problems, out.Problems...)
+	out.Root = s.Root
 	out.inRepo(prefix)
 	return out, nil
 }

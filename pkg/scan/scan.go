@@ -41,6 +41,12 @@ type Options struct {
 	// Progress, when set, is called now and then with the count of
 	// candidate files read so far. It must be safe for concurrent use.
 	Progress func(files int)
+	// Root, when set, is the folder paths are reported relative to, that
+	// excludes apply from and that writes stay inside: the repository
+	// root (config.Discover) when PATH is a file or folder inside it.
+	// It must contain the scanned path. Default: the path itself (its
+	// folder for a file).
+	Root string
 }
 
 // File is one candidate file that holds at least one reference.
@@ -73,6 +79,9 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 	if cfg == nil {
 		cfg = config.Default()
 	}
+	// The walk joins (and so cleans) the names it yields: a clean path is
+	// their exact prefix, which the fast path below relies on.
+	path = filepath.Clean(path)
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot scan: %w; check the PATH", unwrapPath(err))
@@ -83,6 +92,22 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("cannot scan: not a regular file or folder")
 		}
 		res.Root = filepath.Dir(path)
+	}
+	// base is path's place under the root ("" when path is the root),
+	// '/'-separated with a trailing slash, prefixed to every walked path.
+	base := ""
+	if opts.Root != "" {
+		b, err := within(opts.Root, path)
+		if err != nil {
+			return nil, err
+		}
+		res.Root = opts.Root
+		if b != "." {
+			base = b + "/"
+		}
+	}
+	if !info.IsDir() {
+		base = strings.TrimSuffix(base, filepath.Base(path)+"/")
 	}
 	s := &scanner{root: res.Root, cfg: cfg, fopts: FormatOptions(cfg)}
 	if t, err := newTree(res.Root, cfg); err == nil {
@@ -115,21 +140,25 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 		}
 	}
 	if !info.IsDir() {
-		visit(filepath.Base(path), path, true)
+		// A file named on the command line (pre-commit and editors pass
+		// them) is excluded as it would be in a walk of the root.
+		if rel := base + filepath.Base(path); !cfg.Excluded(rel) {
+			visit(rel, path, true)
+		}
 	} else {
 		conf := fastwalk.Config{Follow: false, NumWorkers: runtime.GOMAXPROCS(0)}
 		err = fastwalk.Walk(&conf, path, func(p string, d fs.DirEntry, err error) error {
 			if cerr := ctx.Err(); cerr != nil {
 				return cerr
 			}
-			if err == nil && !d.IsDir() && (!d.Type().IsRegular() || !rewriters.Candidate(filepath.ToSlash(strings.TrimPrefix(p[len(path):], string(filepath.Separator))))) {
+			if err == nil && !d.IsDir() && (!d.Type().IsRegular() || !rewriters.Candidate(base+filepath.ToSlash(walkRel(path, p)))) {
 				// The common case, decided without filepath.Rel.
 				// Symlinks and devices are never followed: a link's target,
 				// if it is inside the root, is scanned in its own place.
 				return nil
 			}
 			rel, _ := filepath.Rel(path, p)
-			rel = filepath.ToSlash(rel)
+			rel = strings.TrimSuffix(base+filepath.ToSlash(rel), "/.")
 			if err != nil {
 				keep(scanned{rel: rel, problems: []finding.Problem{{File: rel, Message: fmt.Sprintf("cannot read: %v", unwrapPath(err))}}})
 				if d != nil && d.IsDir() {
@@ -187,6 +216,30 @@ func walkLess(a, b string) bool {
 		return ca < cb
 	}
 	return len(a) < len(b)
+}
+
+// walkRel is p's path below the clean folder path the walk walks, without
+// filepath.Rel's cost. A walk of "." yields bare names.
+func walkRel(path, p string) string {
+	if path == "." {
+		return p
+	}
+	return strings.TrimPrefix(p[len(path):], string(filepath.Separator))
+}
+
+// within returns path's place under root, '/'-separated ("." for root
+// itself), or an error when path is not inside root.
+func within(root, path string) (string, error) {
+	absRoot, err1 := filepath.Abs(root)
+	absPath, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return "", fmt.Errorf("cannot scan: %v", errors.Join(err1, err2))
+	}
+	rel, err := filepath.Rel(absRoot, absPath)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("cannot scan: %s is not inside the root %s", path, root)
+	}
+	return filepath.ToSlash(rel), nil
 }
 
 func unwrapPath(err error) error {

@@ -1,0 +1,95 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// tree creates files (a trailing / makes a folder) under a fresh folder.
+func tree(t *testing.T, paths ...string) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, p := range paths {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		if p[len(p)-1] == '/' {
+			if err := os.MkdirAll(full, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte("exclude: []\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestDiscover(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		tree  []string
+		path  string // relative to the tree
+		cfg   string // want, relative; "" for none
+		root  string // want, relative
+		isErr error
+	}{
+		{"file PATH deep in the repository", []string{".git/", ".digestbot.yaml", "k8s/debug/pod.yaml"}, "k8s/debug/pod.yaml", ".digestbot.yaml", ".", nil},
+		{"subfolder PATH", []string{".git/", ".digestbot.yaml", "k8s/debug/pod.yaml"}, "k8s", ".digestbot.yaml", ".", nil},
+		{"the root itself", []string{".git/", ".digestbot.yaml"}, ".", ".digestbot.yaml", ".", nil},
+		{".yml spelling", []string{".git/", ".digestbot.yml", "a/Dockerfile"}, "a/Dockerfile", ".digestbot.yml", ".", nil},
+		{"nearest config wins (a project inside a monorepo)", []string{".git/", ".digestbot.yaml", "svc/.digestbot.yaml", "svc/x/Dockerfile"}, "svc/x/Dockerfile", "svc/.digestbot.yaml", "svc", nil},
+		{"no config: root is the repository root", []string{".git/", "a/b/Dockerfile"}, "a/b/Dockerfile", "", ".", nil},
+		{"stops at .git: a config above the repository is not read", []string{".digestbot.yaml", "repo/.git/", "repo/a/Dockerfile"}, "repo/a", "", "repo", nil},
+		{".git as a file (worktree, submodule)", []string{".digestbot.yaml", "repo/.git", "repo/a/Dockerfile"}, "repo/a/Dockerfile", "", "repo", nil},
+		{"both spellings in one folder", []string{".git/", ".digestbot.yaml", ".digestbot.yml", "a/"}, "a", "", "", ErrAmbiguous},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := tree(t, tc.tree...)
+			cfg, root, err := Discover(filepath.Join(dir, filepath.FromSlash(tc.path)))
+			if tc.isErr != nil {
+				if !errors.Is(err, tc.isErr) {
+					t.Fatalf("err = %v, want %v", err, tc.isErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantCfg := ""
+			if tc.cfg != "" {
+				wantCfg = filepath.Join(dir, filepath.FromSlash(tc.cfg))
+			}
+			if cfg != wantCfg || root != filepath.Join(dir, tc.root) {
+				t.Errorf("Discover = %q, %q; want %q, %q", cfg, root, wantCfg, filepath.Join(dir, tc.root))
+			}
+		})
+	}
+}
+
+// Outside any repository, with no config anywhere above, the root is the
+// PATH's own folder (what digestbot did before discovery).
+func TestDiscoverOutsideRepository(t *testing.T) {
+	t.Parallel()
+	dir := tree(t, "a/b/Dockerfile")
+	_, root, err := Discover(filepath.Join(dir, "a", "b", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A config or .git above the temp folder would be found; none is
+	// expected on a test machine, but do not fail on one.
+	if root != filepath.Join(dir, "a", "b") {
+		if _, err := os.Stat(filepath.Join(root, ".git")); err != nil {
+			t.Errorf("root = %q, want %q", root, filepath.Join(dir, "a", "b"))
+		}
+	}
+	if _, _, err := Discover(filepath.Join(dir, "missing")); err == nil {
+		t.Error("Discover(missing) = nil error")
+	}
+}
