@@ -2,6 +2,7 @@ package rewriters
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -173,4 +174,61 @@ func TestGitLabFollowBounds(t *testing.T) {
 	if got := f.Followed(); len(got) != 1 || got[0] != "ci/ok.yml" {
 		t.Errorf("Followed() = %q, want [ci/ok.yml]", got)
 	}
+}
+
+// FuzzHelmValues fuzzes a values file beside a fixed Chart.yaml and
+// templates (so every input is claimed and read as Helm, which a mutated
+// archive in FuzzFormats rarely keeps), with and without
+// helm.inline-digest; the shared harness's invariants must hold.
+func FuzzHelmValues(f *testing.F) {
+	for _, p := range hCases(f) {
+		if filepath.Base(filepath.Dir(p)) != string(Helm) {
+			continue
+		}
+		for _, in := range hLoadCase(f, p).files(f) {
+			if (helmFormat{}).Candidate(in.path) {
+				f.Add(in.data, false)
+				f.Add(in.data, true)
+			}
+		}
+	}
+	chart := []byte("apiVersion: v2\nname: c\nversion: 1.0.0\nappVersion: 1.2.3\ndependencies:\n  - name: sub\n")
+	tmpl := []byte(`image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default (printf "v%s" .Chart.AppVersion) }}@sha256:{{ .Values.image.sha }}"` + "\n")
+	f.Fuzz(func(t *testing.T, values []byte, inline bool) {
+		files := []hFile{
+			{"c/Chart.yaml", chart},
+			{"c/templates/deploy.yaml", tmpl},
+			{"c/charts/sub/Chart.yaml", []byte("name: sub\nappVersion: 9.9.9\n")},
+			{"c/values.yaml", values},
+		}
+		res, _ := hCheck(t, files, Options{HelmInlineDigest: inline}, nil)
+		if res[3].format == nil || res[3].format.Kind() != Helm {
+			t.Fatalf("values.yaml beside Chart.yaml claimed by %v", res[3].format)
+		}
+	})
+}
+
+// FuzzGitLabCI fuzzes a .gitlab-ci.yml whose includes may name a fixed
+// second file; the shared harness's invariants must hold for both.
+func FuzzGitLabCI(f *testing.F) {
+	for _, p := range hCases(f) {
+		if filepath.Base(filepath.Dir(p)) != string(GitLabCI) {
+			continue
+		}
+		for _, in := range hLoadCase(f, p).files(f) {
+			if in.path == ".gitlab-ci.yml" {
+				f.Add(in.data)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		files := []hFile{
+			{".gitlab-ci.yml", src},
+			{"ci/build.yml", []byte(".build:\n  image: golang:1.23\n  services: [postgres:16]\n")},
+		}
+		res, _ := hCheck(t, files, Options{}, nil)
+		if res[0].format == nil || res[0].format.Kind() != GitLabCI {
+			t.Fatalf(".gitlab-ci.yml claimed by %v", res[0].format)
+		}
+	})
 }
