@@ -2,7 +2,7 @@
 // tag's current digest — the pins that lie — and checks that tags provide
 // the platforms a project requires.
 //
-// plan.Run resolves every tag with one HEAD and compares digests; only when a
+// plan.Decide resolves every tag with one HEAD and compares digests; only when a
 // pinned digest D differs from the tag's current digest C does it ask
 // Diagnose, once per (tag, D) pair. Pins that match cost nothing here. The
 // questions, in order, with what each costs (every answer is memoised for
@@ -171,7 +171,7 @@ type Diagnosis struct {
 // keep reports pins.platform: keep.
 func (d *Diagnoser) keep() bool { return d.cfg.Pins.Platform == "keep" }
 
-// Diagnose explains why pinned differs from current.Digest (plan.Run asks
+// Diagnose explains why pinned differs from current.Digest (plan.Decide asks
 // only then). See the package documentation for the steps and costs.
 func (d *Diagnoser) Diagnose(ctx context.Context, k resolve.Key, current resolve.Result, pinned string) Diagnosis {
 	d.stats.diagnoses.Add(1)
@@ -329,9 +329,11 @@ func (d *Diagnoser) configBlob(ctx context.Context, repo ref.Ref, dig string) (*
 
 // DescribeDigest explains a digest-only pin (no tag to refresh): the tag
 // that points to it now when the bounded search finds one, or why pulls
-// fail. It returns "" to keep plan.Run's default message.
-func (d *Diagnoser) DescribeDigest(ctx context.Context, registry, repository, dig string) string {
+// fail. It returns "" to keep the plan's default message. Only the key's
+// registry and repository are read.
+func (d *Diagnoser) DescribeDigest(ctx context.Context, k resolve.Key, dig string) string {
 	d.stats.diagnoses.Add(1)
+	registry, repository := k.Registry, k.Repository
 	n := names{registry: registry, repository: repository}
 	repo, err := repoRef(registry, repository)
 	if err != nil || d.rc == nil || !imgref.ValidDigest(dig) {

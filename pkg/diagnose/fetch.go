@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/digestbot/digestbot/pkg/resolve"
 	"github.com/opencontainers/go-digest"
 	"github.com/regclient/regclient"
 	"github.com/regclient/regclient/types/descriptor"
@@ -112,9 +113,10 @@ type blobInfo struct {
 	size int64
 }
 
-// repoRef parses registry/repository into a regclient reference.
+// repoRef is the regclient form of a repository, built from its parts
+// (resolve.Key.Ref), not by parsing text again.
 func repoRef(registry, repository string) (ref.Ref, error) {
-	r, err := ref.New(registry + "/" + repository)
+	r, err := resolve.Key{Registry: registry, Repository: repository}.Ref()
 	if err != nil {
 		return ref.Ref{}, fmt.Errorf("%s/%s is not a valid repository: %w", registry, repository, err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/finding"
+	"github.com/digestbot/digestbot/pkg/imgref"
 )
 
 // platformParallel bounds the GETs CheckPlatforms sends at once.
@@ -197,7 +198,7 @@ func displayImage(image string) string {
 
 func tagOrLatest(t *string) string {
 	if t == nil || *t == "" {
-		return "latest"
+		return imgref.DefaultTag
 	}
 	return *t
 }

@@ -22,6 +22,42 @@ var (
 // DefaultRegistry is the registry a name without a registry part refers to.
 const DefaultRegistry = "docker.io"
 
+// DefaultTag is the tag a reference without one resolves (and is pinned
+// with, made explicit).
+const DefaultTag = "latest"
+
+// NormRegistry maps the other names of Docker Hub (index.docker.io, its
+// API host, its credential key in Docker's config) to DefaultRegistry.
+// This is the one list of Docker Hub's aliases.
+func NormRegistry(name string) string {
+	switch name {
+	case "", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com", "https://index.docker.io/v1/":
+		return DefaultRegistry
+	}
+	return name
+}
+
+// CheckRepository reports whether registry and repository, already
+// normalised, form a valid repository name: the check resolve and diagnose
+// make on the parts they are given, without parsing text again.
+func CheckRepository(registry, repository string) error {
+	if !hostRe.MatchString(registry) {
+		return fmt.Errorf("%w: bad registry host %q", ErrInvalidName, registry)
+	}
+	if repository == "" {
+		return fmt.Errorf("%w: empty repository", ErrInvalidName)
+	}
+	for _, p := range strings.Split(repository, "/") {
+		if !componentRe.MatchString(p) {
+			return fmt.Errorf("%w: path component %q in %q", ErrInvalidName, p, repository)
+		}
+	}
+	return nil
+}
+
+// ValidTag reports whether t is a valid tag.
+func ValidTag(t string) bool { return tagRe.MatchString(t) }
+
 var (
 	// A path component, as in the distribution reference grammar.
 	componentRe = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
@@ -83,10 +119,7 @@ func Parse(s string) (Ref, error) {
 		}
 	}
 	repo := strings.Join(parts, "/")
-	switch host {
-	case "", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com":
-		host = DefaultRegistry
-	}
+	host = NormRegistry(host)
 	if host == DefaultRegistry && !strings.Contains(repo, "/") {
 		repo = "library/" + repo
 	}
@@ -101,7 +134,7 @@ func (r Ref) Image() string { return r.Registry + "/" + r.Repository }
 // "latest" when none is written.
 func (r Ref) TagOrLatest() string {
 	if r.Tag == "" {
-		return "latest"
+		return DefaultTag
 	}
 	return r.Tag
 }

@@ -28,7 +28,7 @@ type Diagnoser interface {
 	Diagnose(ctx context.Context, key resolve.Key, current resolve.Result, pinned string) diagnose.Diagnosis
 	// DescribeDigest explains a digest-only pin; "" keeps the default
 	// message.
-	DescribeDigest(ctx context.Context, registry, repository, digest string) string
+	DescribeDigest(ctx context.Context, repo resolve.Key, digest string) string
 }
 
 var _ Diagnoser = (*diagnose.Diagnoser)(nil)
@@ -41,11 +41,6 @@ type DecideOptions struct {
 	Config *config.Config
 	// Progress is called as tags are resolved.
 	Progress func(done, total int)
-}
-
-// KeyOf is the tag lookup a parsed reference needs.
-func KeyOf(r imgref.Ref) resolve.Key {
-	return resolve.Key{Registry: r.Registry, Repository: r.Repository, Tag: r.TagOrLatest()}
 }
 
 // Offline decides the statuses scan reports, with no registry: unpinned,
@@ -83,7 +78,7 @@ func Decide(ctx context.Context, files []*scan.File, opts DecideOptions) (*Outco
 			if it.skip != "" || it.digestOnly() {
 				continue
 			}
-			if k := KeyOf(it.p); !seen[k] {
+			if k := resolve.KeyOf(it.p); !seen[k] {
 				seen[k] = true
 				keys = append(keys, k)
 			}
@@ -115,7 +110,7 @@ func Decide(ctx context.Context, files []*scan.File, opts DecideOptions) (*Outco
 				case errors.Is(err, rewriters.ErrCannotPin):
 					out.Unpinnable = append(out.Unpinnable, finding.Problem{File: f.Path, Line: it.ref.Line, Message: oneLine(err.Error())})
 				case err != nil:
-					fd.Status, fd.Message = finding.Error, fmt.Sprintf("the registry's digest for %s cannot be written: %v", KeyOf(it.p), err)
+					fd.Status, fd.Message = finding.Error, fmt.Sprintf("the registry's digest for %s cannot be written: %v", resolve.KeyOf(it.p), err)
 				default:
 					edits = append(edits, es...)
 					changes = append(changes, finding.Change{
@@ -205,20 +200,20 @@ func (d *diagnoses) run(ctx context.Context, all [][]*item) {
 				continue
 			}
 			if it.digestOnly() {
-				key := pair{resolve.Key{Registry: p.Registry, Repository: p.Repository}, p.Digest}
+				key := pair{resolve.RepoKey(p), p.Digest}
 				if queued[key] {
 					continue
 				}
 				queued[key] = true
 				start(func() {
-					msg := d.diagnoser.DescribeDigest(ctx, p.Registry, p.Repository, p.Digest)
+					msg := d.diagnoser.DescribeDigest(ctx, key.k, p.Digest)
 					mu.Lock()
 					d.only[key] = msg
 					mu.Unlock()
 				})
 				continue
 			}
-			k := KeyOf(p)
+			k := resolve.KeyOf(p)
 			res := d.results[k]
 			key := pair{k, p.Digest}
 			if res.Err != nil || res.Digest == "" || p.Digest == res.Digest || !imgref.ValidDigest(p.Digest) || queued[key] {
@@ -249,13 +244,13 @@ func (d *diagnoses) verdict(ctx context.Context, it *item) (finding.Finding, str
 		fd.Status = finding.DigestOnly
 		fd.Message = "digest only: no tag to refresh"
 		if d.diagnoser != nil {
-			if msg := d.only[pair{resolve.Key{Registry: p.Registry, Repository: p.Repository}, p.Digest}]; msg != "" {
+			if msg := d.only[pair{resolve.RepoKey(p), p.Digest}]; msg != "" {
 				fd.Message = msg
 			}
 		}
 		return fd, ""
 	}
-	k := KeyOf(p)
+	k := resolve.KeyOf(p)
 	res := d.results[k]
 	if res.Err == nil && res.Digest == "" {
 		res.Err = fmt.Errorf("%s: no result from the resolver", k)

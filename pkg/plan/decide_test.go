@@ -126,7 +126,7 @@ func TestRun(t *testing.T) {
 
 type fakeDiagnoser struct{ calls int }
 
-func (d *fakeDiagnoser) DescribeDigest(context.Context, string, string, string) string { return "" }
+func (d *fakeDiagnoser) DescribeDigest(context.Context, resolve.Key, string) string { return "" }
 
 func (d *fakeDiagnoser) Diagnose(_ context.Context, k resolve.Key, cur resolve.Result, pinned string) diagnose.Diagnosis {
 	d.calls++
@@ -154,7 +154,7 @@ func TestRunDiagnoserOncePerPair(t *testing.T) {
 // scriptedDiagnoser answers per pinned digest.
 type scriptedDiagnoser map[string]diagnose.Diagnosis
 
-func (s scriptedDiagnoser) DescribeDigest(context.Context, string, string, string) string { return "" }
+func (s scriptedDiagnoser) DescribeDigest(context.Context, resolve.Key, string) string { return "" }
 
 func (s scriptedDiagnoser) Diagnose(_ context.Context, _ resolve.Key, _ resolve.Result, pinned string) diagnose.Diagnosis {
 	return s[pinned]
@@ -225,8 +225,8 @@ func (s *slowDiagnoser) Diagnose(_ context.Context, k resolve.Key, _ resolve.Res
 	return diagnose.Diagnosis{Status: finding.Stale, Message: "moved on"}
 }
 
-func (s *slowDiagnoser) DescribeDigest(_ context.Context, registry, repository, d string) string {
-	s.enter(registry + "/" + repository + "@" + d)
+func (s *slowDiagnoser) DescribeDigest(_ context.Context, k resolve.Key, d string) string {
+	s.enter(k.Registry + "/" + k.Repository + "@" + d)
 	return "digest only: described"
 }
 

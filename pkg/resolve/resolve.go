@@ -519,7 +519,7 @@ func (r *Resolver) Resolve(ctx context.Context, keys []Key, progress func(done, 
 
 func norm(k Key) Key {
 	if k.Tag == "" {
-		k.Tag = "latest"
+		k.Tag = imgref.DefaultTag
 	}
 	return k
 }
@@ -548,8 +548,8 @@ func (rn *run) lookup(k Key) Result {
 	mk := func(kind error, what, hint string, status int, cause error) *Error {
 		return &Error{Key: k, Via: via, Kind: kind, What: what, Hint: hint, Status: status, Cause: cause}
 	}
-	rf, err := ref.New(k.Registry + "/" + k.Repository + ":" + k.Tag)
-	if err != nil || rf.Scheme != "reg" || normRegistry(rf.Registry) != normRegistry(k.Registry) || rf.Tag != k.Tag {
+	rf, err := k.Ref()
+	if err != nil {
 		return Result{Err: mk(ErrInvalidRef, "not a valid image reference", "this is a bug in digestbot; please report it", 0, err)}
 	}
 
@@ -948,13 +948,7 @@ func (r *Resolver) infoFor(registry string) *hostInfo {
 	return i
 }
 
-func normRegistry(name string) string {
-	switch name {
-	case "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com", rcconfig.DockerRegistryAuth:
-		return imgref.DefaultRegistry
-	}
-	return name
-}
+func normRegistry(name string) string { return imgref.NormRegistry(name) }
 
 func defaultHostname(name string) string {
 	if name == imgref.DefaultRegistry {
