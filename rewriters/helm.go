@@ -229,7 +229,9 @@ func (w *helmWalker) imageMap(m *yaml.Node, ctx, parentKey string) bool {
 		return helmImageish(parentKey) || hasTag
 	case hasImg && imgNode != nil && imgNode.Kind == yaml.ScalarNode && img != "" && hasTag:
 		repoNode, repo, repoKey = imgNode, img, "image"
-	case hasName && name != "" && nameNode.Kind == yaml.ScalarNode && (hasTag || helmImageish(parentKey)):
+	case hasName && name != "" && nameNode.Kind == yaml.ScalarNode && (helmImageish(parentKey) || hasTag && strings.Contains(name, "/")):
+		// name: is an image under an image key, or when it holds a
+		// repository path beside a tag; elsewhere it names other things.
 		repoNode, repo, repoKey = nameNode, name, "name"
 	default:
 		return false
@@ -240,7 +242,7 @@ func (w *helmWalker) imageMap(m *yaml.Node, ctx, parentKey string) bool {
 	if !hasTag && !helmImageish(parentKey) {
 		return false // a repository with no tag outside an image key: not known to be an image
 	}
-	w.addImageMap(m, ctx, repoNode, repo, repoKey)
+	w.addImageMap(m, ctx, repoNode, repo, repoKey, helmImageish(parentKey))
 	return true
 }
 
@@ -254,7 +256,7 @@ type helmPart struct {
 	keyName  string
 }
 
-func (w *helmWalker) addImageMap(m *yaml.Node, ctx string, repoNode *yaml.Node, repo, repoKey string) {
+func (w *helmWalker) addImageMap(m *yaml.Node, ctx string, repoNode *yaml.Node, repo, repoKey string, imageKey bool) {
 	chart, chartWhy := w.chartFor(w.topKey)
 
 	// Registry.
@@ -349,6 +351,13 @@ func (w *helmWalker) addImageMap(m *yaml.Node, ctx string, repoNode *yaml.Node, 
 		}
 		r.Span = span
 		w.fillImageRef(&r, ctx, chart, chartWhy, name+p.suffix, tag, tagV, tagLoc, located, p)
+		if !imageKey && !strings.Contains(name, "{{") {
+			// Outside an image key, a map whose name is no image name
+			// (repository: https://…, a git URL) is something else.
+			if _, err := imgref.Parse(name); err != nil {
+				continue
+			}
+		}
 		w.refs = append(w.refs, r)
 	}
 }
