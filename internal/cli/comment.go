@@ -109,6 +109,7 @@ func commentRun(ctx context.Context, opts *CommentOptions) error {
 	res, err := pullreq.Comment(ctx, client, gs.repo, number, pullreq.CommentOptions{
 		HeadSHA: headSHA, DryRun: dryRun, Out: steps,
 		Annotations: env.Stdout, StepSummaryPath: env.Getenv("GITHUB_STEP_SUMMARY"),
+		LineText: out.LineText,
 	}, out.Findings, fixedLines(out.Files))
 	if err != nil {
 		return &exitError{code: ExitError, msg: err.Error()}

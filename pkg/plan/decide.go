@@ -95,7 +95,10 @@ func Decide(ctx context.Context, files []*scan.File, opts DecideOptions) (*Outco
 		differ: map[pair]diagnose.Diagnosis{}, only: map[pair]string{}}
 	d.run(ctx, all)
 
-	out := &Outcome{Config: opts.Config}
+	out := &Outcome{Config: opts.Config, sources: map[string][]byte{}}
+	for _, f := range files {
+		out.sources[f.Path] = f.Src
+	}
 	byItem := map[*item]*finding.Finding{}
 	var ordered []*finding.Finding
 	for fi, its := range all {

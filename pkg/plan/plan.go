@@ -8,6 +8,8 @@
 package plan
 
 import (
+	"bytes"
+
 	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/pkg/scan"
@@ -44,4 +46,30 @@ type Outcome struct {
 	// for PATHs inside one; see LoadConfig), "" when the PATHs have
 	// different roots.
 	Root string
+
+	// sources are the scanned bytes of every file with references, by
+	// the names findings use.
+	sources map[string][]byte
+}
+
+// LineText returns the text of a line (1-based, without its line break)
+// of a scanned file, as the run read it.
+func (out *Outcome) LineText(file string, line int) (string, bool) {
+	src, ok := out.sources[file]
+	if !ok || line < 1 {
+		return "", false
+	}
+	for n := 1; ; n++ {
+		i := bytes.IndexByte(src, '\n')
+		if n == line {
+			if i < 0 {
+				return string(src), true
+			}
+			return string(src[:i]), true
+		}
+		if i < 0 {
+			return "", false
+		}
+		src = src[i+1:]
+	}
 }

@@ -186,3 +186,31 @@ func TestInRepo(t *testing.T) {
 		t.Error("inRepo changed the scanned file in place")
 	}
 }
+
+func TestLineText(t *testing.T) {
+	t.Parallel()
+	f := file(t, "Dockerfile", "# a\r\nFROM node:20\nFROM alpine:3", "node:20", "alpine:3")
+	res := &fakeResolver{tags: map[string]string{"docker.io/library/node:20": dg("1"), "docker.io/library/alpine:3": dg("2")}}
+	out, err := Decide(context.Background(), []*scan.File{f}, DecideOptions{Resolver: res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.inRepo("svc/")
+	for _, tt := range []struct {
+		file string
+		line int
+		want string
+		ok   bool
+	}{
+		{"svc/Dockerfile", 1, "# a\r", true},
+		{"svc/Dockerfile", 2, "FROM node:20", true},
+		{"svc/Dockerfile", 3, "FROM alpine:3", true},
+		{"svc/Dockerfile", 4, "", false},
+		{"svc/Dockerfile", 0, "", false},
+		{"Dockerfile", 2, "", false},
+	} {
+		if got, ok := out.LineText(tt.file, tt.line); got != tt.want || ok != tt.ok {
+			t.Errorf("LineText(%s, %d) = %q, %v", tt.file, tt.line, got, ok)
+		}
+	}
+}

@@ -67,6 +67,11 @@ func (out *Outcome) inRepo(prefix string) {
 	for i := range out.Findings {
 		out.Findings[i].File = prefix + out.Findings[i].File
 	}
+	sources := make(map[string][]byte, len(out.sources))
+	for name, src := range out.sources {
+		sources[prefix+name] = src
+	}
+	out.sources = sources
 	fix(out.Problems)
 	fix(out.Attention)
 	fix(out.Unpinnable)

@@ -36,6 +36,12 @@ type CommentOptions struct {
 	// StepSummaryPath is $GITHUB_STEP_SUMMARY, appended to when the token
 	// cannot write.
 	StepSummaryPath string
+	// LineText, when set, gives the checked-out text of a file's line (the
+	// text the findings come from). A finding is commented only when the
+	// pull request's line is that text, so a run on another commit says so
+	// instead of commenting on the wrong bytes. Without it the line must
+	// hold the finding's ref as written.
+	LineText func(file string, line int) (string, bool)
 }
 
 // Summary comment actions.
@@ -102,6 +108,16 @@ func (c *commenter) say(format string, args ...any) {
 	fmt.Fprintf(c.out, prefix+format+"\n", args...)
 }
 
+// sameLine reports whether the pull request's line text is the line the
+// finding was read from.
+func (c *commenter) sameLine(f finding.Finding, text string) bool {
+	if c.opts.LineText != nil {
+		want, ok := c.opts.LineText(f.File, f.Line)
+		return ok && strings.TrimSuffix(want, "\r") == strings.TrimSuffix(text, "\r")
+	}
+	return strings.Contains(text, f.Ref)
+}
+
 // suggestion is one line to fix, with the findings on it.
 type suggestion struct {
 	at       FileLine
@@ -135,7 +151,7 @@ func (c *commenter) run(ctx context.Context, findings []finding.Finding, fixed m
 		if !ok {
 			continue
 		}
-		if text != nil && !strings.Contains(*text, f.Ref) {
+		if text != nil && !c.sameLine(f, *text) {
 			c.say("warning: %s:%d: the pull request's line does not hold %s; run digestbot on the pull request's head commit (actions/checkout with ref: the head SHA)", f.File, f.Line, f.Ref)
 			continue
 		}

@@ -274,6 +274,35 @@ func TestCommentSkipsLinesThatDoNotMatchHead(t *testing.T) {
 	}
 }
 
+// TestCommentLineText: with the checkout's line texts, a finding is matched
+// by its line, not by its ref text, so a ref split over keys (reported as
+// image:tag at the tag's line, which does not hold that text) is commented,
+// and a line that differs from the checkout is not.
+func TestCommentLineText(t *testing.T) {
+	t.Parallel()
+	fake, n := seedPR(t)
+	checkout := map[FileLine]string{
+		{"Dockerfile", 1}:   "FROM node:20 AS build",
+		{"compose.yaml", 3}: "    image: redis:7.1@" + digest("0"), // another commit
+	}
+	lineText := func(file string, line int) (string, bool) {
+		s, ok := checkout[FileLine{file, line}]
+		return s, ok
+	}
+	fs := []finding.Finding{
+		mkFinding("Dockerfile", 1, "docker.io/library/node:20", finding.Unpinned, digest("a"), ""),
+		mkFinding("compose.yaml", 3, "redis:7.2@"+digest("0"), finding.Mismatch, digest("b"), ""),
+	}
+	var out bytes.Buffer
+	res := runComment(t, fake, n, CommentOptions{Out: &out, LineText: lineText}, fs, nil)
+	if res.NeedsAction != 1 || len(res.Findings) != 1 || res.Findings[0].File != "Dockerfile" {
+		t.Errorf("result %+v", res)
+	}
+	if !strings.Contains(out.String(), "compose.yaml:3") || !strings.Contains(out.String(), "head commit") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
 func TestCommentDryRun(t *testing.T) {
 	t.Parallel()
 	fake, n := seedPR(t)
