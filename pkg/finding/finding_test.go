@@ -24,6 +24,12 @@ func TestTable(t *testing.T) {
 		if i.NeedsAction && (i.Rule == "" || i.Why == "" || i.WhyText == "") {
 			t.Errorf("%s needs action but has no SARIF rule or change word", i.Status)
 		}
+		if i.NeedsAction && (i.Advice == "" || i.AdviceText == "") {
+			t.Errorf("%s needs action but has no advice for comments", i.Status)
+		}
+		if i.ChangesImage != (i.Loud != "") {
+			t.Errorf("%s: ChangesImage %v but Loud %q", i.Status, i.ChangesImage, i.Loud)
+		}
 		if i.ChangesImage && !i.NeedsAction {
 			t.Errorf("%s changes the image but needs no action", i.Status)
 		}

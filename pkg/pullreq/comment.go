@@ -446,21 +446,9 @@ func findingText(f finding.Finding) string {
 	if f.Message != "" {
 		msg = " (" + escapeMD(f.Message) + ")"
 	}
-	switch f.Status {
-	case finding.Unpinned:
-		return "the tag is not pinned; pin it to the digest it points to today" + pinTo + "."
-	case finding.Stale:
-		return "the tag has moved since it was pinned; refresh the pin to" + pinTo + "."
-	case finding.Platform:
-		return "the pin names one platform's image" + msg + "; pin the multi-platform index" + pinTo + "."
-	case finding.ImageID:
-		return "the pin is an image ID, not a manifest digest; pin" + pinTo + "."
-	case finding.Mismatch:
-		return "the pinned digest belongs to another tag" + msg + "; **the image that runs changes** when it is pinned to what the tag names" + pinTo + "."
-	case finding.Missing:
-		return "the pinned digest does not exist in the registry" + msg + "; **the image that runs changes** when it is pinned to what the tag names" + pinTo + "."
-	case finding.Error:
-		return "could not be checked" + msg + "."
+	// What each status says lives in finding's table.
+	if adv := f.Status.Info().Advice; adv != "" {
+		return strings.NewReplacer("{msg}", msg, "{to}", pinTo).Replace(adv)
 	}
 	return escapeMD(f.Message)
 }
@@ -595,21 +583,8 @@ func plainText(f finding.Finding) string {
 	if f.Message != "" {
 		msg = " (" + f.Message + ")"
 	}
-	switch f.Status {
-	case finding.Unpinned:
-		return "not pinned to a digest; pin it to " + resolved + " (digestbot fix)"
-	case finding.Stale:
-		return "the tag has moved since it was pinned; refresh the pin to " + resolved
-	case finding.Platform:
-		return "the pin names one platform's image" + msg + "; pin the index " + resolved
-	case finding.ImageID:
-		return "the pin is an image ID, not a manifest digest; pin " + resolved
-	case finding.Mismatch:
-		return "the pinned digest belongs to another tag" + msg + "; pinning to " + resolved + " CHANGES THE IMAGE THAT RUNS"
-	case finding.Missing:
-		return "the pinned digest does not exist" + msg + "; pinning to " + resolved + " CHANGES THE IMAGE THAT RUNS"
-	case finding.Error:
-		return "could not be checked" + msg
+	if adv := f.Status.Info().AdviceText; adv != "" {
+		return strings.NewReplacer("{msg}", msg, "{digest}", resolved).Replace(adv)
 	}
 	return f.Message
 }

@@ -596,11 +596,8 @@ func loudText(c finding.Change) string {
 	if c.Message != "" {
 		msg = escapeMD(c.Message) + "; "
 	}
-	switch c.Status {
-	case finding.Mismatch:
-		return fmt.Sprintf("%sthe old pin %s ran another tag's image, the new pin %s runs what %s names today.", msg, code(shortDigest(c.OldDigest)), code(shortDigest(c.NewDigest)), code(c.Tag))
-	case finding.Missing:
-		return fmt.Sprintf("%sthe old pin %s does not exist in the registry, the new pin %s runs what %s names today.", msg, code(shortDigest(c.OldDigest)), code(shortDigest(c.NewDigest)), code(c.Tag))
+	if loud := c.Status.Info().Loud; loud != "" {
+		return msg + strings.NewReplacer("{old}", code(shortDigest(c.OldDigest)), "{new}", code(shortDigest(c.NewDigest)), "{tag}", code(c.Tag)).Replace(loud)
 	}
 	return msg + "the image that runs will change."
 }
