@@ -48,6 +48,7 @@ package diagnose
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -73,7 +74,7 @@ const (
 // plan.Diagnoser and is safe for concurrent use.
 // Use one per run: it memoises every registry answer.
 type Diagnoser struct {
-	rc  *regclient.RegClient
+	res *resolve.Resolver
 	cfg *config.Config
 	o   options
 
@@ -153,11 +154,27 @@ func New(res *resolve.Resolver, cfg *config.Config, opts ...Opt) *Diagnoser {
 	if o.retryDelay <= 0 {
 		o.retryDelay = defaultRetryDelay
 	}
-	rc := o.client
-	if rc == nil && res != nil {
-		rc = res.Client()
+	return &Diagnoser{res: res, cfg: cfg, o: o}
+}
+
+// client is the regclient client requests go through: the Resolver's,
+// asked at each use because the Resolver rebuilds it once credential
+// helpers have answered (resolve.Resolver.Prepare).
+func (d *Diagnoser) client() *regclient.RegClient {
+	if d.o.client != nil {
+		return d.o.client
 	}
-	return &Diagnoser{rc: rc, cfg: cfg, o: o}
+	if d.res != nil {
+		return d.res.Client()
+	}
+	return nil
+}
+
+// prepare lets the Resolver run the credential helpers of registry.
+func (d *Diagnoser) prepare(ctx context.Context, registry string) {
+	if d.res != nil && d.o.client == nil {
+		d.res.Prepare(ctx, registry)
+	}
 }
 
 // Diagnosis explains a pinned digest that is not the tag's current digest.
@@ -177,9 +194,10 @@ func (d *Diagnoser) Diagnose(ctx context.Context, k resolve.Key, current resolve
 	d.stats.diagnoses.Add(1)
 	n := names{registry: k.Registry, repository: k.Repository, tag: k.Tag, current: current.Digest}
 	repo, err := repoRef(k.Registry, k.Repository)
-	if err != nil || d.rc == nil {
+	if err != nil || d.client() == nil {
 		return n.stale("", "not diagnosed: the repository name cannot be used")
 	}
+	d.prepare(ctx, k.Registry)
 	d.primeTag(repo, k.Tag, current.Digest)
 
 	// 1. Is D a manifest of the repository at all?
@@ -239,6 +257,11 @@ func (d *Diagnoser) Diagnose(ctx context.Context, k resolve.Key, current resolve
 		p := ev.plat.platform()
 		if d.keep() {
 			if c, ok := childFor(idx.children, p); ok {
+				if !imgref.ValidDigest(c.digest) {
+					// Registry data never becomes file content unchecked.
+					return Diagnosis{Status: finding.Error, Message: fmt.Sprintf(
+						"the registry's index of %s gives the %s image an invalid digest %s; nothing written: check the registry or any proxy in front of it", n.ref(), c, quoteDigest(c.digest))}
+				}
 				return Diagnosis{Status: finding.Stale, Fix: c.digest,
 					Message: fmt.Sprintf("%s has moved on: the pinned %s image is outdated; the fix is the current %s image %s (pins.platform: keep)", n.ref(), c, c, short(c.digest))}
 			}
@@ -336,9 +359,10 @@ func (d *Diagnoser) DescribeDigest(ctx context.Context, k resolve.Key, dig strin
 	registry, repository := k.Registry, k.Repository
 	n := names{registry: registry, repository: repository}
 	repo, err := repoRef(registry, repository)
-	if err != nil || d.rc == nil || !imgref.ValidDigest(dig) {
+	if err != nil || d.client() == nil || !imgref.ValidDigest(dig) {
 		return ""
 	}
+	d.prepare(ctx, registry)
 	_, err = d.headManifest(ctx, repo, dig)
 	if err != nil {
 		cfg, what := d.configBlob(ctx, repo, dig)
@@ -403,6 +427,15 @@ func (n names) stale(detail, note string) Diagnosis {
 		msg += " (" + note + ")"
 	}
 	return Diagnosis{Status: finding.Stale, Message: msg}
+}
+
+// quoteDigest shows a digest a registry sent, which may be anything, as
+// one short quoted line.
+func quoteDigest(d string) string {
+	if len(d) > 80 {
+		d = d[:80]
+	}
+	return strconv.Quote(d)
 }
 
 // short abbreviates a digest for messages: sha256:0123456789ab.

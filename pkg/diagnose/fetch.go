@@ -20,6 +20,8 @@ import (
 	"github.com/regclient/regclient/types/manifest"
 	"github.com/regclient/regclient/types/platform"
 	"github.com/regclient/regclient/types/ref"
+
+	"github.com/digestbot/digestbot/pkg/resolve"
 )
 
 // Well-known OCI annotation and label keys.
@@ -162,7 +164,7 @@ func (d *Diagnoser) headManifest(ctx context.Context, repo ref.Ref, dig string) 
 		var h headInfo
 		err := d.call(ctx, func(ctx context.Context) error {
 			d.stats.manifestHeads.Add(1)
-			m, err := d.rc.ManifestHead(ctx, repo.SetDigest(dig))
+			m, err := d.client().ManifestHead(ctx, repo.SetDigest(dig))
 			if err != nil {
 				return err
 			}
@@ -180,7 +182,7 @@ func (d *Diagnoser) headTag(ctx context.Context, repo ref.Ref, tag string) (stri
 		err := d.call(ctx, func(ctx context.Context) error {
 			d.stats.manifestHeads.Add(1)
 			d.stats.tagHeads.Add(1)
-			m, err := d.rc.ManifestHead(ctx, repo.SetTag(tag), regclient.WithManifestRequireDigest())
+			m, err := d.client().ManifestHead(ctx, repo.SetTag(tag), regclient.WithManifestRequireDigest())
 			if err != nil {
 				return err
 			}
@@ -203,7 +205,7 @@ func (d *Diagnoser) getManifest(ctx context.Context, repo ref.Ref, dig string) (
 		var mi *manifestInfo
 		err := d.call(ctx, func(ctx context.Context) error {
 			d.stats.manifestGets.Add(1)
-			m, err := d.rc.ManifestGet(ctx, repo.SetDigest(dig))
+			m, err := d.client().ManifestGet(ctx, repo.SetDigest(dig))
 			if err != nil {
 				return err
 			}
@@ -255,7 +257,7 @@ func (d *Diagnoser) headBlob(ctx context.Context, repo ref.Ref, dig string) (blo
 			if err != nil {
 				return err
 			}
-			b, err := d.rc.BlobHead(ctx, repo, descriptor.Descriptor{Digest: dd})
+			b, err := d.client().BlobHead(ctx, repo, descriptor.Descriptor{Digest: dd})
 			if err != nil {
 				return err
 			}
@@ -283,7 +285,7 @@ func (d *Diagnoser) getConfig(ctx context.Context, repo ref.Ref, dig string, siz
 			if err != nil {
 				return err
 			}
-			b, err := d.rc.BlobGet(ctx, repo, descriptor.Descriptor{Digest: dd, Size: size})
+			b, err := d.client().BlobGet(ctx, repo, descriptor.Descriptor{Digest: dd, Size: size})
 			if err != nil {
 				return err
 			}
@@ -313,7 +315,10 @@ func (d *Diagnoser) tagList(ctx context.Context, repo ref.Ref) ([]string, error)
 		var tags []string
 		err := d.call(ctx, func(ctx context.Context) error {
 			d.stats.tagLists.Add(1)
-			tl, err := d.rc.TagList(ctx, repo.SetTag(""))
+			// regclient follows rel="next" for as long as the registry
+			// sends it: bound the pages and bytes of one listing.
+			lctx := resolve.WithPageBudget(ctx, resolve.DefaultTagPages, resolve.DefaultTagBytes)
+			tl, err := d.client().TagList(lctx, repo.SetTag(""))
 			if err != nil {
 				return err
 			}

@@ -36,7 +36,7 @@ type tagPlatforms struct {
 // stderr; check exits 1 when there are any. errs holds the tags whose
 // platforms could not be read. findings is changed in place.
 func (d *Diagnoser) CheckPlatforms(ctx context.Context, findings []finding.Finding) (gaps, errs []finding.Problem) {
-	if len(d.cfg.Platforms) == 0 || d.rc == nil {
+	if len(d.cfg.Platforms) == 0 || d.client() == nil {
 		return nil, nil
 	}
 	type target struct{ image, digest string }

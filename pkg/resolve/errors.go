@@ -4,6 +4,8 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+
+	"github.com/digestbot/digestbot/internal/safetext"
 )
 
 // Sentinel errors. Every Result.Err wraps exactly one of them; test with
@@ -94,35 +96,14 @@ var spaces = regexp.MustCompile(`\s+`)
 // oneLine folds whitespace (newlines from registry bodies) into single spaces.
 func oneLine(s string) string { return strings.TrimSpace(spaces.ReplaceAllString(s, " ")) }
 
-// authRe matches credentials that could appear in an error text.
-var authRe = regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]+|\b((?:access_)?token|password|secret)=[^&\s"]+|://[^/@\s]+@`)
+// redactor removes known secrets and anything that looks like one (the
+// shared rules of safetext.Redact: everything after Basic/Bearer, token=
+// values, user:password@ logins), folds the text onto one line without
+// control characters, and bounds it.
+type redactor struct{ r safetext.Redactor }
 
-// redactor removes known secrets and anything that looks like one.
-type redactor struct{ secrets []string }
-
-func (r *redactor) add(s string) {
-	if len(s) >= 4 {
-		r.secrets = append(r.secrets, s)
-	}
-}
+func (r *redactor) add(s string) { r.r.Add(s) }
 
 func (r *redactor) clean(s string) string {
-	for _, sec := range r.secrets {
-		s = strings.ReplaceAll(s, sec, "***")
-	}
-	s = authRe.ReplaceAllStringFunc(s, func(m string) string {
-		switch {
-		case strings.HasPrefix(m, "://"):
-			return "://***@"
-		case strings.Contains(m, "="):
-			return m[:strings.IndexByte(m, '=')+1] + "***"
-		default:
-			return m[:strings.IndexAny(m, " \t")] + " ***"
-		}
-	})
-	s = oneLine(s)
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	return safetext.Clip(oneLine(r.r.Clean(s)), 200)
 }

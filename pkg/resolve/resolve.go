@@ -10,16 +10,19 @@
 //     the mapped host and never to the original one (no fallback).
 //   - Credentials come from the Docker config ($DOCKER_CONFIG or
 //     ~/.docker/config.json: auths, credHelpers, credsStore, and
-//     $DOCKER_AUTH_CONFIG), read with regclient's config.DockerLoad — what
-//     regclient.WithDockerCreds does — once, so the entries can be inspected.
-//     They are loaded BEFORE the config's hosts: regclient merges entries by
-//     Name and a later entry overrides TLS, Hostname and ReqConcurrent, while
-//     an entry without credentials keeps the credentials already merged
-//     (verified in the tests). For a mapped registry the credentials of the
-//     host actually contacted are used first (as docker would: it looks up
-//     the host it talks to), then those of the registry name. A credential
-//     helper is asked about that same host. WithGitHubToken adds
-//     x-access-token:<token> for ghcr.io when neither exists.
+//     $DOCKER_AUTH_CONFIG), read by this package (creds.go) rather than by
+//     regclient, so that credential helpers run with a deadline and capped
+//     output, and only for hosts a run contacts (Prepare). Each regclient
+//     host entry carries only the credential of the host it contacts: a
+//     registry mapped to another host gets that host's credential, never
+//     the name's (a repository's config must not be able to send the
+//     Docker Hub password or the workflow token elsewhere). A credential
+//     helper is asked about the contacted host. WithGitHubToken adds
+//     x-access-token:<token> for ghcr.io itself when nothing else exists.
+//   - Every request goes through one transport (transport.go) that gives
+//     it a deadline and caps its body, bounds tag-list pagination, never
+//     sends a credential over plain HTTP to a host that is not loopback,
+//     and drops Authorization on redirects to another host or port.
 //   - Retries are owned by this package, per lookup: regclient is set to one
 //     attempt per request (plus its authentication round trip) with a 1 ms
 //     backoff, because its backoff state is per host and queues requests
@@ -54,8 +57,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,29 +118,37 @@ const (
 // GitHubTokenUser is the user name sent with a GitHub token to ghcr.io.
 const GitHubTokenUser = "x-access-token"
 
+// GitHubRegistry is the only host the GitHub token is sent to by default.
+const GitHubRegistry = "ghcr.io"
+
 // Resolver resolves tags to digests. It is safe for concurrent use.
 type Resolver struct {
 	cfg *config.Config
 	o   options
 
-	rc       *regclient.RegClient
-	tr       *transport
-	red      *redactor
-	infos    map[string]*hostInfo // configured or credentialed registries
-	merged   map[string]*rcconfig.Host
-	credWarn string // why the Docker config could not be read, "" when fine
+	// rc is rebuilt (prepare) once credential helpers have answered.
+	rc      atomic.Pointer[regclient.RegClient]
+	buildMu sync.Mutex
+	tr      *transport
+	red     *redactor
+	infos   map[string]*hostInfo // configured registries
+	docker  *dockerCreds
+	helpers *helperCreds
+	// credWarn says why the Docker config could not be read, "" when fine.
+	credWarn string
 
 	lookups, requests, retries, shorts, gets atomic.Int64
 }
 
 type options struct {
-	concurrency   int
-	lookupTimeout time.Duration
-	githubToken   string
-	userAgent     string
-	attempts      int
-	retryDelay    time.Duration
-	dockerConfig  *string
+	concurrency     int
+	lookupTimeout   time.Duration
+	githubToken     string
+	githubTokenHost string
+	userAgent       string
+	attempts        int
+	retryDelay      time.Duration
+	dockerConfig    *string
 }
 
 // Opt configures a Resolver.
@@ -149,12 +158,21 @@ type Opt func(*options)
 // per-host limits are raised to match.
 func WithConcurrency(n int) Opt { return func(o *options) { o.concurrency = n } }
 
-// WithLookupTimeout bounds each lookup, retries included.
+// WithLookupTimeout bounds each lookup, retries included. It also bounds
+// every single request (token requests included) and every credential
+// helper run.
 func WithLookupTimeout(d time.Duration) Opt { return func(o *options) { o.lookupTimeout = d } }
 
 // WithGitHubToken authenticates ghcr.io with a workflow token when the
-// Docker config has no credential for it.
+// Docker config has no credential for it. The token goes only to ghcr.io
+// itself: a config that maps ghcr.io to another host does not take it along.
 func WithGitHubToken(tok string) Opt { return func(o *options) { o.githubToken = tok } }
+
+// WithGitHubTokenHost names the host the GitHub token may be sent to
+// instead of ghcr.io (a GitHub Enterprise container registry, or a test
+// registry that ghcr.io is mapped to). It comes from the caller, never from
+// a repository's config.
+func WithGitHubTokenHost(host string) Opt { return func(o *options) { o.githubTokenHost = host } }
 
 // DefaultUserAgent is sent to registries unless WithUserAgent says otherwise.
 const DefaultUserAgent = "digestbot"
@@ -179,14 +197,19 @@ type hostInfo struct {
 	name     string // registry name as in keys
 	hostname string // host actually contacted
 	mapped   bool   // hostname comes from the config's registries.<name>.host
-	loginFor string // host whose credentials are looked up first
+	// loginFor is the host whose credentials the registry is sent: always
+	// the host contacted (normalised: docker.io for Docker Hub), never the
+	// name of a registry mapped elsewhere.
+	loginFor string
 	cred     string // where credentials come from, "" when none
+	helper   string // the credential helper asked, when it gave none
 	tls      string
 }
 
 // New returns a Resolver for the registries configured in cfg. Credentials
 // come from the Docker config ($DOCKER_CONFIG or ~/.docker/config.json) and
-// its credential helpers.
+// its credential helpers, which run only when a host they serve is first
+// contacted.
 func New(cfg *config.Config, opts ...Opt) (*Resolver, error) {
 	if cfg == nil {
 		cfg = config.Default()
@@ -213,121 +236,188 @@ func New(cfg *config.Config, opts ...Opt) (*Resolver, error) {
 	if o.retryDelay <= 0 {
 		o.retryDelay = DefaultRetryDelay
 	}
-	r := &Resolver{cfg: cfg, o: o, red: &redactor{}, infos: map[string]*hostInfo{}, merged: map[string]*rcconfig.Host{}}
+	if o.githubTokenHost == "" {
+		o.githubTokenHost = GitHubRegistry
+	}
+	r := &Resolver{cfg: cfg, o: o, red: &redactor{}, infos: map[string]*hostInfo{}, helpers: newHelperCreds()}
 	r.red.add(o.githubToken)
 
-	var dockerHosts []rcconfig.Host
-	var err error
-	switch {
-	case o.dockerConfig == nil:
-		dockerHosts, err = rcconfig.DockerLoad()
-	case *o.dockerConfig != "":
-		dockerHosts, err = rcconfig.DockerLoadFile(filepath.Join(*o.dockerConfig, "config.json"))
-	}
+	dc, err := loadDockerCreds(o.dockerConfig)
 	if err != nil {
 		r.credWarn = "the Docker config could not be read (" + r.red.clean(err.Error()) + ")"
 	}
-	for _, h := range dockerHosts {
-		r.red.add(h.Pass)
-		r.red.add(h.Token)
-		m := r.merged[h.Name]
-		if m == nil {
-			m = rcconfig.HostNewName(h.Name)
-			r.merged[h.Name] = m
-		}
-		_ = m.Merge(h, nil)
+	r.docker = dc
+	for _, c := range dc.static {
+		r.red.add(c.pass)
+		r.red.add(c.token)
 	}
 
-	n := int64(o.concurrency)
-	var ours []rcconfig.Host
-	drop := map[string]bool{} // docker entries superseded by a mapped host's credentials
 	insecure := map[string]bool{}
 	configured := map[string]bool{} // hosts whose TLS the config decides
-	seenDocker := false
 	for rawName, s := range cfg.Registries {
 		name := normRegistry(rawName)
-		e := rcconfig.Host{Name: name, ReqConcurrent: n, TLS: tlsConf(s.TLS)}
 		info := &hostInfo{name: name, hostname: defaultHostname(name), loginFor: name, tls: s.TLS}
 		if s.Host != "" && s.Host != name {
-			e.Hostname = s.Host
-			info.hostname, info.mapped, info.loginFor = s.Host, true, s.Host
+			info.hostname, info.mapped, info.loginFor = s.Host, true, normRegistry(s.Host)
 		}
 		if s.TLS == config.TLSInsecure {
 			insecure[info.hostname] = true
 		}
 		configured[info.hostname] = true
-		if info.mapped {
-			if mh := r.merged[normRegistry(s.Host)]; hasCred(mh) {
-				e.User, e.Pass, e.Token = mh.User, mh.Pass, mh.Token
-				e.CredHelper, e.CredExpire = mh.CredHelper, mh.CredExpire
-				e.CredHost = mh.CredHost
-				if e.CredHost == "" {
-					e.CredHost = s.Host
-				}
-				drop[name] = true
-				info.cred = credSource(mh) + " for " + s.Host
-			} else if nh := r.merged[name]; hasCred(nh) {
-				if nh.CredHelper != "" && nh.CredHost == "" {
-					e.CredHost = name // ask the helper about the name, not the mapped host
-				}
-				info.loginFor = name
-				info.cred = credSource(nh) + " for " + name
-			}
-		} else if nh := r.merged[name]; hasCred(nh) {
-			info.cred = credSource(nh)
-		}
-		if name == imgref.DefaultRegistry {
-			seenDocker = true
-		}
 		r.infos[name] = info
-		ours = append(ours, e)
 	}
-	if !seenDocker {
-		ours = append(ours, rcconfig.Host{Name: imgref.DefaultRegistry, ReqConcurrent: n})
-	}
-	if o.githubToken != "" {
-		gh := r.infoFor("ghcr.io")
-		if gh.cred == "" {
-			ours = append(ours, rcconfig.Host{Name: "ghcr.io", User: GitHubTokenUser, Pass: o.githubToken, ReqConcurrent: n})
-			gh.cred = "the GitHub token"
-			r.infos["ghcr.io"] = gh
-		}
-	}
-
-	var docker []rcconfig.Host
-	for _, h := range dockerHosts {
-		if drop[h.Name] {
-			continue
-		}
-		h.ReqConcurrent = n // a docker entry would reset it to regclient's default of 3
-		docker = append(docker, h)
-	}
-
 	r.tr = newTransport(o, insecure, &r.requests, &r.gets)
 	r.tr.configured = configured
+	r.rc.Store(r.build())
+	return r, nil
+}
+
+// credFor returns the credential sent to a contacted host (normalised) and
+// where it comes from: the Docker config's entry or credential helper for
+// that very host, else the GitHub token when host is the token's host.
+func (r *Resolver) credFor(host string) (cred, string) {
+	if prog := r.docker.helperFor(host); prog != "" {
+		r.helpers.mu.Lock()
+		c := r.helpers.creds[host]
+		r.helpers.mu.Unlock()
+		if !c.empty() {
+			return c, "credential helper " + prog
+		}
+	} else if c, ok := r.docker.static[host]; ok {
+		return c, "the Docker config"
+	}
+	if r.o.githubToken != "" && host == r.o.githubTokenHost {
+		return cred{user: GitHubTokenUser, pass: r.o.githubToken}, "the GitHub token"
+	}
+	return cred{}, ""
+}
+
+// build returns a regclient client for the config's registries and the
+// credentials known so far. Each host entry carries only the credential of
+// the host it contacts (see credFor); nothing is merged across names.
+func (r *Resolver) build() *regclient.RegClient {
+	n := int64(r.o.concurrency)
+	var hosts []rcconfig.Host
+	withCred := func(h *rcconfig.Host, c cred) {
+		h.User, h.Pass, h.Token = c.user, c.pass, c.token
+		h.ReqConcurrent = n
+	}
+	seen := map[string]bool{}
+	for name, info := range r.infos {
+		h := rcconfig.HostNewName(name)
+		h.TLS = tlsConf(info.tls)
+		h.CredHost = ""
+		if info.mapped {
+			h.Hostname = info.hostname
+		}
+		c, _ := r.credFor(info.loginFor)
+		withCred(h, c)
+		hosts = append(hosts, *h)
+		seen[name] = true
+	}
+	// Hosts the config does not name, contacted under their own name.
+	unconfigured := map[string]bool{imgref.DefaultRegistry: true}
+	for host := range r.docker.static {
+		unconfigured[host] = true
+	}
+	for host := range r.docker.helpers {
+		unconfigured[host] = true
+	}
+	r.helpers.mu.Lock()
+	for host := range r.helpers.done {
+		unconfigured[host] = true
+	}
+	r.helpers.mu.Unlock()
+	if r.o.githubToken != "" {
+		unconfigured[r.o.githubTokenHost] = true
+		unconfigured[GitHubRegistry] = true
+	}
+	for host := range unconfigured {
+		if seen[host] {
+			continue
+		}
+		h := rcconfig.HostNewName(host)
+		h.CredHost = ""
+		c, _ := r.credFor(host)
+		withCred(h, c)
+		hosts = append(hosts, *h)
+	}
 	rcOpts := []regclient.Opt{
 		regclient.WithSlog(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		regclient.WithConfigHostDefault(rcconfig.Host{ReqConcurrent: n}),
 		regclient.WithRegOpts(
-			reg.WithHTTPClient(&http.Client{Transport: r.tr}),
+			reg.WithHTTPClient(r.tr.client()),
 			reg.WithRetryLimit(1),
 			reg.WithDelay(time.Millisecond, time.Millisecond),
 		),
-		// Order matters: Docker credentials first, the config's hosts last.
-		regclient.WithConfigHost(docker...),
-		regclient.WithConfigHost(ours...),
+		regclient.WithConfigHost(hosts...),
 	}
-	if o.userAgent != "" {
-		rcOpts = append(rcOpts, regclient.WithUserAgent(o.userAgent))
+	if r.o.userAgent != "" {
+		rcOpts = append(rcOpts, regclient.WithUserAgent(r.o.userAgent))
 	}
-	r.rc = regclient.New(rcOpts...)
-	return r, nil
+	return regclient.New(rcOpts...)
+}
+
+// credLabel describes a credential source for messages about a registry.
+func credLabel(src string, info *hostInfo) string {
+	if src == "" {
+		return ""
+	}
+	if info.mapped {
+		return src + " for " + info.hostname
+	}
+	return src
+}
+
+// Prepare runs, once per host and Resolver, the credential helpers that
+// serve the hosts registries are sent to, each within the lookup timeout
+// and with its output capped; then the client uses what they answered.
+// Resolve calls it; callers that contact other registries through Client
+// call it first.
+func (r *Resolver) Prepare(ctx context.Context, registries ...string) {
+	hosts := make([]string, 0, len(registries))
+	for _, reg := range registries {
+		hosts = append(hosts, r.loginFor(reg))
+	}
+	todo := map[string]string{}
+	r.helpers.mu.Lock()
+	for _, host := range hosts {
+		if prog := r.docker.helperFor(host); prog != "" && !r.helpers.done[host] {
+			r.helpers.done[host] = true
+			todo[host] = prog
+		}
+	}
+	r.helpers.mu.Unlock()
+	if len(todo) == 0 {
+		return
+	}
+	var wg sync.WaitGroup
+	for host, prog := range todo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := runHelper(ctx, prog, helperAddress(host), r.o.lookupTimeout)
+			r.red.add(c.pass)
+			r.red.add(c.token)
+			r.helpers.mu.Lock()
+			r.helpers.creds[host] = c
+			if err != nil {
+				r.helpers.warns[host] = err.Error()
+			}
+			r.helpers.mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	r.buildMu.Lock()
+	r.rc.Store(r.build())
+	r.buildMu.Unlock()
 }
 
 // Client returns the shared regclient client, configured with the hosts and
 // credentials of this Resolver (one attempt per request: callers own
-// retries and deadlines).
-func (r *Resolver) Client() *regclient.RegClient { return r.rc }
+// retries and deadlines). Call Prepare for the registries it will contact
+// first, so credential helpers have answered.
+func (r *Resolver) Client() *regclient.RegClient { return r.rc.Load() }
 
 // HostFor returns the host requests for registry are sent to: the mapped
 // host from the config, registry-1.docker.io for docker.io, else the
@@ -476,6 +566,11 @@ func (r *Resolver) Resolve(ctx context.Context, keys []Key, progress func(done, 
 			uniq = append(uniq, n)
 		}
 	}
+	regs := make([]string, 0, len(uniq))
+	for _, k := range uniq {
+		regs = append(regs, k.Registry)
+	}
+	r.Prepare(ctx, regs...)
 	rn := &run{r: r, parent: ctx, hosts: map[string]*hostState{}, repos: map[string]*repoProbe{}}
 	defer func() {
 		for _, hs := range rn.hosts {
@@ -562,10 +657,10 @@ func (rn *run) lookup(k Key) Result {
 		}
 		tr := &trace{host: hs, prev: prev}
 		actx := context.WithValue(ctx, traceKey{}, tr)
-		m, err := r.rc.ManifestHead(actx, rf, regclient.WithManifestRequireDigest())
+		m, err := r.Client().ManifestHead(actx, rf, regclient.WithManifestRequireDigest())
 		if err != nil && (errors.Is(err, errs.ErrUnsupportedMediaType) || tr.status() == http.StatusMethodNotAllowed || tr.status() == http.StatusNotImplemented) {
 			// HEAD answered without a usable media type, or is not allowed: read the manifest.
-			m, err = r.rc.ManifestGet(actx, rf)
+			m, err = r.Client().ManifestGet(actx, rf)
 		}
 		if err == nil {
 			return rn.result(k, m, mk)
@@ -658,7 +753,7 @@ func (rn *run) hostAnswers(hs *hostState, rf ref.Ref) bool {
 	hs.probe.Do(func() {
 		ctx, cancel := context.WithTimeout(context.WithValue(hs.ctx, traceKey{}, &trace{host: hs}), min(rn.r.o.lookupTimeout/2, 2*time.Second))
 		defer cancel()
-		_, _ = rn.r.rc.Ping(ctx, rf)
+		_, _ = rn.r.Client().Ping(ctx, rf)
 	})
 	return hs.answered.Load()
 }
@@ -753,7 +848,8 @@ func (rn *run) explainNotFound(ctx context.Context, k Key, rf ref.Ref, e *Error)
 		tr := &trace{}
 		pctx, cancel := context.WithTimeout(context.WithValue(ctx, traceKey{}, tr), min(rn.r.o.lookupTimeout, 5*time.Second))
 		defer cancel()
-		_, err := rn.r.rc.TagList(pctx, rf.SetTag(""), scheme.WithTagLimit(1))
+		pctx = WithPageBudget(pctx, 1, maxTagPageBody)
+		_, err := rn.r.Client().TagList(pctx, rf.SetTag(""), scheme.WithTagLimit(1))
 		switch {
 		case err == nil:
 			p.exists = 1
@@ -804,6 +900,17 @@ func (r *Resolver) unauthHint(info *hostInfo) string {
 	}
 	if info.name == imgref.DefaultRegistry && !info.mapped && info.cred == "" {
 		h = "check the image name, or " + h
+	}
+	if info.cred != "" && info.tls == config.TLSDisabled && !loopbackHost(info.hostname) {
+		h = fmt.Sprintf("credentials are never sent over plain HTTP to a host that is not loopback: set registries.%s.tls to enabled or insecure", info.name)
+	}
+	if info.helper != "" {
+		r.helpers.mu.Lock()
+		w := r.helpers.warns[info.loginFor]
+		r.helpers.mu.Unlock()
+		if w != "" {
+			h += "; note: " + r.red.clean(w)
+		}
 	}
 	if r.credWarn != "" {
 		h += "; note: " + r.credWarn
@@ -935,15 +1042,28 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// infoFor returns what is known about a registry (configured or not).
-func (r *Resolver) infoFor(registry string) *hostInfo {
+// loginFor is the host whose credential registry is sent.
+func (r *Resolver) loginFor(registry string) string {
 	name := normRegistry(registry)
 	if i, ok := r.infos[name]; ok {
-		return i
+		return i.loginFor
 	}
+	return name
+}
+
+// infoFor returns what is known about a registry (configured or not),
+// with where its credential comes from as of now.
+func (r *Resolver) infoFor(registry string) *hostInfo {
+	name := normRegistry(registry)
 	i := &hostInfo{name: name, hostname: defaultHostname(name), loginFor: name, tls: config.TLSEnabled}
-	if h := r.merged[name]; hasCred(h) {
-		i.cred = credSource(h)
+	if c, ok := r.infos[name]; ok {
+		cp := *c
+		i = &cp
+	}
+	if _, src := r.credFor(i.loginFor); src != "" {
+		i.cred = credLabel(src, i)
+	} else if prog := r.docker.helperFor(i.loginFor); prog != "" {
+		i.helper = prog
 	}
 	return i
 }
@@ -965,188 +1085,4 @@ func tlsConf(s string) rcconfig.TLSConf {
 		return rcconfig.TLSDisabled
 	}
 	return rcconfig.TLSEnabled
-}
-
-func hasCred(h *rcconfig.Host) bool {
-	return h != nil && (h.User != "" || h.Pass != "" || h.Token != "" || h.CredHelper != "")
-}
-
-func credSource(h *rcconfig.Host) string {
-	if h.CredHelper != "" {
-		return "credential helper " + h.CredHelper
-	}
-	return "the Docker config"
-}
-
-// ---- transport: per-lookup tracing and TLS modes ----
-
-type traceKey struct{}
-
-// trace records what the registry answered during one attempt.
-type trace struct {
-	host *hostState
-	prev *trace
-
-	mu         sync.Mutex
-	manifest   int // last status of a manifest request
-	lastStatus int // last status of any request
-	retryAfter time.Duration
-	netErr     error
-	responded  bool
-}
-
-func (t *trace) status() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.manifest
-}
-
-func (t *trace) lastStatusVal() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.lastStatus
-}
-
-func (t *trace) retryAfterVal() time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.retryAfter
-}
-
-type traceSnap struct {
-	status    int
-	netErr    error
-	responded bool
-}
-
-// last is the most recent attempt that recorded anything.
-func (t *trace) last() traceSnap {
-	for c := t; c != nil; c = c.prev {
-		c.mu.Lock()
-		s := traceSnap{status: c.manifest, netErr: c.netErr, responded: c.responded}
-		c.mu.Unlock()
-		if s.status != 0 || s.netErr != nil || s.responded {
-			return s
-		}
-	}
-	return traceSnap{}
-}
-
-func (t *trace) record(req *http.Request, resp *http.Response, err error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err != nil {
-		if req.Context().Err() == nil || isDial(err) {
-			t.netErr = err
-		}
-		return
-	}
-	t.responded = true
-	if t.host != nil {
-		t.host.answered.Store(true)
-	}
-	t.lastStatus = resp.StatusCode
-	if strings.Contains(req.URL.Path, "/manifests/") {
-		t.manifest = resp.StatusCode
-	}
-	if ra := resp.Header.Get("Retry-After"); ra != "" && resp.StatusCode >= 400 {
-		t.retryAfter = parseRetryAfter(ra)
-	}
-}
-
-func parseRetryAfter(s string) time.Duration {
-	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(s); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
-
-// transport routes requests to a verifying or an insecure transport by
-// host, and records answers in the request's trace. For traced requests
-// (lookups, which own their retries) it removes Retry-After from error
-// answers so regclient does not sleep on it; the lookup honours it instead.
-type transport struct {
-	base, insecure *http.Transport
-	insecureHosts  map[string]bool
-	// configured holds the hosts whose TLS mode the config sets; others on
-	// loopback fall back to plain HTTP as Docker does (plainHTTP remembers
-	// which did).
-	configured     map[string]bool
-	plainHTTP      sync.Map
-	requests, gets *atomic.Int64
-}
-
-func newTransport(o options, insecureHosts map[string]bool, requests, gets *atomic.Int64) *transport {
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	dialer := &net.Dialer{Timeout: o.lookupTimeout, KeepAlive: 30 * time.Second}
-	base.DialContext = dialer.DialContext
-	base.MaxIdleConnsPerHost = o.concurrency
-	// Lookups are bounded by their context; this only bounds requests that
-	// carry none (regclient's token requests) and must not fire first.
-	base.ResponseHeaderTimeout = 2*o.lookupTimeout + 5*time.Second
-	insecure := base.Clone()
-	insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //#nosec G402 -- registries.<name>.tls: insecure asks for it
-	return &transport{base: base, insecure: insecure, insecureHosts: insecureHosts, requests: requests, gets: gets}
-}
-
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	rt := t.base
-	if t.insecureHosts[req.URL.Host] {
-		rt = t.insecure
-	}
-	t.requests.Add(1)
-	if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/manifests/") {
-		t.gets.Add(1)
-	}
-	if _, ok := t.plainHTTP.Load(req.URL.Host); ok && req.URL.Scheme == "https" {
-		req = withScheme(req, "http")
-	}
-	resp, err := rt.RoundTrip(req)
-	if err != nil && req.URL.Scheme == "https" && !t.configured[req.URL.Host] && loopbackHost(req.URL.Host) && notTLS(err) && (req.Body == nil || req.GetBody != nil) {
-		// Docker treats registries on loopback as insecure: HTTPS first,
-		// then plain HTTP. Users expect `localhost:5000/app` to just work.
-		t.plainHTTP.Store(req.URL.Host, true)
-		req = withScheme(req, "http")
-		resp, err = rt.RoundTrip(req)
-	}
-	if tr, ok := req.Context().Value(traceKey{}).(*trace); ok {
-		tr.record(req, resp, err)
-		if resp != nil && resp.StatusCode >= 400 {
-			resp.Header.Del("Retry-After")
-		}
-	}
-	return resp, err
-}
-
-// withScheme returns a copy of req sent with another scheme.
-func withScheme(req *http.Request, scheme string) *http.Request {
-	r := req.Clone(req.Context())
-	r.URL.Scheme = scheme
-	if req.GetBody != nil {
-		r.Body, _ = req.GetBody()
-	}
-	return r
-}
-
-// loopbackHost reports whether host[:port] is localhost or a loopback IP.
-func loopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
-
-// notTLS reports whether err says the server did not speak TLS at all.
-func notTLS(err error) bool {
-	var rh tls.RecordHeaderError
-	return errors.As(err, &rh) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }

@@ -519,15 +519,30 @@ func TestDockerConfigAuths(t *testing.T) {
 		}
 		mustOK(t, resolveOne(t, r, dockerKey), img.Digest)
 	})
-	t.Run("mirror falls back to the name's credentials", func(t *testing.T) {
+	t.Run("mirror never receives the name's credentials", func(t *testing.T) {
+		// registries.docker.io.host in a repository's config must not be
+		// able to send the Docker Hub password to a host of its choosing.
+		var seen atomic.Value
+		spy := testregistry.New(t, testregistry.WithHandlerWrap(func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if a := r.Header.Get("Authorization"); a != "" {
+					seen.Store(a)
+				}
+				next.ServeHTTP(w, r)
+			})
+		}), testregistry.WithBasicAuth("alice", "pw-1"))
+		spy.PushImage(t, "library/app", "1")
 		t.Setenv("DOCKER_CONFIG", writeDockerConfig(t, map[string]any{"auths": map[string]any{
 			"https://index.docker.io/v1/": authEntry("alice", "pw-1"),
 		}}))
-		r, err := resolve.New(mirrorCfg("docker.io", reg.Host()))
+		r, err := resolve.New(mirrorCfg("docker.io", spy.Host()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustOK(t, resolveOne(t, r, dockerKey), img.Digest)
+		checkErr(t, resolveOne(t, r, dockerKey).Err, resolve.ErrUnauthorized, dockerKey, "docker login "+spy.Host())
+		if a, _ := seen.Load().(string); a != "" {
+			t.Errorf("the mapped host received an Authorization header: %q", a)
+		}
 	})
 	t.Run("malformed config.json is named in unauthorized errors", func(t *testing.T) {
 		dir := t.TempDir()
@@ -635,12 +650,16 @@ func TestGitHubToken(t *testing.T) {
 	img := reg.PushImage(t, "org/app", "1")
 	k := resolve.Key{Registry: "ghcr.io", Repository: "org/app", Tag: "1"}
 
-	r := newResolver(t, mirrorCfg("ghcr.io", reg.Host()), resolve.WithGitHubToken(tok))
+	// The token goes to ghcr.io (here: the host the caller names), and
+	// never to another host a config maps ghcr.io to.
+	r := newResolver(t, mirrorCfg("ghcr.io", reg.Host()), resolve.WithGitHubToken(tok), resolve.WithGitHubTokenHost(reg.Host()))
 	mustOK(t, resolveOne(t, r, k), img.Digest)
+	rOther := newResolver(t, mirrorCfg("ghcr.io", reg.Host()), resolve.WithGitHubToken(tok))
+	checkErr(t, resolveOne(t, rOther, k).Err, resolve.ErrUnauthorized, k)
 
 	// A Docker credential for the host wins over the token.
 	dir := writeDockerConfig(t, map[string]any{"auths": map[string]any{reg.Host(): authEntry("someone", "else")}})
-	r2 := newResolver(t, mirrorCfg("ghcr.io", reg.Host()), resolve.WithGitHubToken(tok), resolve.WithDockerConfig(dir))
+	r2 := newResolver(t, mirrorCfg("ghcr.io", reg.Host()), resolve.WithGitHubToken(tok), resolve.WithGitHubTokenHost(reg.Host()), resolve.WithDockerConfig(dir))
 	err := resolveOne(t, r2, k).Err
 	checkErr(t, err, resolve.ErrUnauthorized, k)
 	if strings.Contains(err.Error(), tok) {
