@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/digestbot/digestbot/internal/cli"
@@ -75,7 +76,17 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			basic := testregistry.New(t, testregistry.WithBasicAuth("robot", dockerPass))
-			gh := testregistry.New(t, testregistry.WithBasicAuth("x-access-token", ghToken))
+			// ghcr.io is mapped to gh by the repository's config: the
+			// workflow token must never reach it (checked at its listener).
+			var ghAuth atomic.Value
+			gh := testregistry.New(t, testregistry.WithBasicAuth("x-access-token", ghToken), testregistry.WithHandlerWrap(func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if a := r.Header.Get("Authorization"); a != "" {
+						ghAuth.Store(a)
+					}
+					next.ServeHTTP(w, r)
+				})
+			}))
 			helper := testregistry.New(t, testregistry.WithBasicAuth("helper-user", helperSecret))
 			echo400 := testregistry.New(t, testregistry.WithBasicAuth("echo-user", echoPass), echoAuth(400))
 			echo500 := testregistry.New(t, testregistry.WithBasicAuth("echo-user", echoPass), echoAuth(500))
@@ -158,8 +169,11 @@ func TestSecretsNeverPrinted(t *testing.T) {
 				t.Error("no error line at all: the error paths were not exercised")
 			}
 			df := w.read("Dockerfile")
-			if good && strings.Count(df, "@sha256:") != 3 {
-				t.Errorf("with good credentials, Dockerfile = %q", df)
+			if good && (strings.Count(df, "@sha256:") != 2 || !strings.Contains(df, "FROM ghcr.io/acme/app:1\n")) {
+				t.Errorf("with good credentials, Dockerfile = %q (node and tool pinned, the remapped ghcr.io not)", df)
+			}
+			if a, _ := ghAuth.Load().(string); a != "" {
+				t.Errorf("the host ghcr.io is remapped to received credentials: %q", a)
 			}
 			if !good && df != "FROM node:20\nFROM ghcr.io/acme/app:1\nFROM quay.io/acme/tool:1\n" {
 				t.Errorf("with rejected credentials, Dockerfile = %q", df)
