@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 
 	"github.com/digestbot/digestbot/internal/atomicfile"
@@ -55,16 +54,15 @@ feed:
 	return errs, nil
 }
 
-// writeOne replaces one file, unless it changed since it was scanned.
+// writeOne replaces one file, unless it changed since it was scanned. The
+// check and the write go through one folder opened inside the root
+// (atomicfile.Replace), so nothing outside the root is read or written.
 func writeOne(fc FileChange) error {
-	cur, err := os.ReadFile(fc.File.Abs)
-	if err != nil {
-		return fmt.Errorf("cannot read before writing: %w", err)
-	}
-	if string(cur) != string(fc.File.Src) {
+	err := atomicfile.Replace(fc.File.Root, fc.File.Abs, fc.File.Src, fc.New)
+	switch {
+	case errors.Is(err, atomicfile.ErrChanged):
 		return ErrChanged
-	}
-	if err := atomicfile.WriteFile(fc.File.Root, fc.File.Abs, fc.New, fc.File.Mode); err != nil {
+	case err != nil:
 		return fmt.Errorf("cannot write: %w; the file is unchanged", err)
 	}
 	return nil
