@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/digestbot/digestbot/pkg/resolve"
 	"github.com/opencontainers/go-digest"
 	"github.com/regclient/regclient"
 	"github.com/regclient/regclient/types/descriptor"
