@@ -12,15 +12,24 @@ import (
 	"unicode"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+
+	"github.com/digestbot/digestbot/pkg/imgref"
 )
 
-type dockerfileRewriter struct{}
+// dockerfileFormat is the Dockerfile format (DESIGN.md "What is an image
+// reference": Dockerfile).
+type dockerfileFormat struct{}
 
-func (dockerfileRewriter) Kind() Kind { return Dockerfile }
+func (dockerfileFormat) Kind() Kind                 { return Dockerfile }
+func (dockerfileFormat) Candidate(path string) bool { return isDockerfileName(path) }
+func (dockerfileFormat) Claim(*File) bool           { return true }
 
 // Find returns the image references of a Dockerfile: FROM images,
 // COPY --from and RUN --mount=…,from= images, the `# syntax=` directive's
-// image, and ARG defaults that a FROM uses as its whole image.
+// image, and ARG defaults that a FROM uses as its whole image. A FROM
+// composed from ARGs is a composed ref (Composed, Expanded, Note), expanded
+// as BuildKit expands it for FROM: with the ARGs declared before the first
+// FROM only.
 //
 // BuildKit's parser decides what the instructions are (continuations,
 // comments inside them, the escape directive, heredocs); it gives no
@@ -29,7 +38,8 @@ func (dockerfileRewriter) Kind() Kind { return Dockerfile }
 // The joined text must equal the parser's Node.Original and the words must
 // equal the parser's, so a disagreement is reported as an error instead of
 // becoming a wrong span.
-func (dockerfileRewriter) Find(src []byte) ([]Ref, error) {
+func (dockerfileFormat) Find(f *File) ([]Ref, error) {
+	src := f.Src
 	res, err := parser.Parse(bytes.NewReader(src))
 	if err != nil {
 		if err.Error() == dfNoInstructions {
@@ -81,42 +91,26 @@ const (
 )
 
 // dfUse is one place where an image is named: a FROM image, a COPY --from
-// or mount from= value. It is resolved in finish, once every stage name and
-// every use of every ARG is known.
+// or mount from= value. It is resolved in finish, once every stage name is
+// known.
 type dfUse struct {
-	ctx  string
-	span Span   // the value's bytes in src (without wrapping quotes)
-	text string // the value as BuildKit reads it
-	// split means the value runs over a line continuation, so src[span]
-	// is not the value and cannot be replaced.
-	split bool
-	// skip, when set, is already decided (a quoted or escaped value…).
+	ctx string
+	// text is the value as written (logical: continuations joined), offs
+	// the file offset of each of its bytes; offs is nil when the value
+	// cannot be located byte for byte (quotes or escapes inside it).
+	text string
+	offs []int
+	span Span // the value's bytes in src
+	// skip, when set, is already decided.
 	skip string
 	// stages is how many stages precede the use, for FROM, which can only
 	// name earlier stages; -1 for --from and mounts, which BuildKit looks up
 	// among all stages.
 	stages  int
 	onbuild bool
-	// For a FROM whose value holds a variable:
-	varName string // `$NAME`/`${NAME}` (whole) or `${NAME:-default}` (inline)
-	whole   bool   // the value is exactly $NAME or ${NAME}
-	inline  bool   // the value is ${NAME:-default}; span/text are the default
-	// For an inline default, the whole word ${NAME:-default}.
-	word      Span
-	wordText  string
-	wordSplit bool
-}
-
-// dfArg is one ARG declaration before the first FROM (a "meta" ARG, the only
-// kind a FROM can use).
-type dfArg struct {
-	name       string
-	hasDefault bool
-	value      string // the default as BuildKit evaluates it, when pinnable
-	empty      bool   // the default is empty ("", '' or nothing)
-	span       Span   // the default's bytes in src (without quotes)
-	why        string // non-empty: why the default cannot be pinned in place
-	emitted    bool
+	// For FROM: the word expanded with the global ARGs.
+	from bool
+	exp  dfExpansion
 }
 
 type dockerfile struct {
@@ -128,22 +122,15 @@ type dockerfile struct {
 	stages     int            // how many FROMs so far
 	stageNames map[string]int // lower-cased stage name → index of its first FROM
 	seenFrom   bool
-	args       map[string][]*dfArg // meta ARGs by name
-	defaults   map[string]int      // how many meta ARG declarations of a name give a default
-	// composed holds the names of ARGs that appear in a reference (or a
-	// meta ARG default) together with other text: pinning the default of
-	// such an ARG would corrupt that reference.
-	composed map[string]string // name → one text using it, for messages
+	env        *dfEnv
 }
 
 func newDockerfile(src []byte, esc rune) *dockerfile {
 	d := &dockerfile{
 		src:        src,
 		esc:        byte(esc),
-		args:       map[string][]*dfArg{},
-		defaults:   map[string]int{},
 		stageNames: map[string]int{},
-		composed:   map[string]string{},
+		env:        newDFEnv(byte(esc)),
 	}
 	d.lineStarts = append(d.lineStarts, 0)
 	for i, c := range src {
@@ -236,215 +223,8 @@ func (d *dockerfile) node(n *parser.Node, ln dfLine, onbuild bool) error {
 	return nil
 }
 
-// from handles FROM [--platform=…] image [AS name].
-func (d *dockerfile) from(n *parser.Node, ln dfLine, in dfSplit) error {
-	words := ln.fields(in.argsStart, in.argsEnd)
-	var want []string
-	for w := n.Next; w != nil; w = w.Next {
-		want = append(want, w.Value)
-	}
-	got := make([]string, len(words))
-	for i, w := range words {
-		got[i] = string(ln.b[w[0]:w[1]])
-	}
-	if !slices.Equal(got, want) {
-		return dfInternalError(n.StartLine, "FROM arguments %q read as %q", want, got)
-	}
-	before := d.stages
-	// BuildKit wants one or three arguments; a trailing `# comment` makes
-	// more, which fails the build, but the image is still the first word.
-	// A name BuildKit would refuse names no stage.
-	if len(words) >= 3 && strings.EqualFold(got[1], "as") {
-		name := strings.ToLower(got[2])
-		if _, dup := d.stageNames[name]; !dup && dfStageName.MatchString(name) {
-			d.stageNames[name] = before
-		}
-	}
-	d.seenFrom = true
-	d.stages++
-	if len(words) == 0 {
-		return nil
-	}
-	u := d.wordUse(dfCtxFrom, ln, words[0][0], words[0][1])
-	u.stages = before
-	d.uses = append(d.uses, u)
-	return nil
-}
-
 // dfStageName is BuildKit's rule for stage names (instructions.validStageName).
 var dfStageName = regexp.MustCompile(`^[a-z][a-z0-9-_.]*$`)
-
-var (
-	// ${NAME:-default}: the default is used when NAME is unset or empty.
-	dfVarDefault = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*):-(.*)\}$`)
-	dfVarWhole   = regexp.MustCompile(`^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$`)
-	dfVarName    = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
-)
-
-// wordUse reads a FROM image word, ln.b[i:j], the way BuildKit's shell
-// lexer will: wrapping quotes are dropped; a value with variables is
-// classified for finish.
-func (d *dockerfile) wordUse(ctx string, ln dfLine, i, j int) dfUse {
-	raw := string(ln.b[i:j])
-	u := dfUse{ctx: ctx}
-	u.span, u.split = ln.srcSpan(i, j)
-	u.text = raw
-	// ${NAME:-default}: when no ARG gives NAME a default, the inline default
-	// is the image, and pinning it there keeps --build-arg NAME=… working.
-	// Other operators (${NAME-x}, ${NAME:+x}…) are rare and are skipped as
-	// composed values.
-	if m := dfVarDefault.FindStringSubmatchIndex(raw); m != nil {
-		if s, e, ok := dfShellValue(raw[m[4]:m[5]], d.esc); ok && !strings.ContainsAny(raw[m[4]+s:m[4]+e], "${}") && e > s {
-			u.varName = raw[m[2]:m[3]]
-			u.inline = true
-			u.word, u.wordText, u.wordSplit = u.span, u.text, u.split
-			u.span, u.split = ln.srcSpan(i+m[4]+s, i+m[4]+e)
-			u.text = raw[m[4]+s : m[4]+e]
-			return u
-		}
-	}
-	s, e, ok := dfShellValue(raw, d.esc)
-	if !ok {
-		u.skip = "quotes or escape characters inside the reference: pin it by hand"
-		return u
-	}
-	if s > 0 {
-		u.span, u.split = ln.srcSpan(i+s, i+e)
-		u.text = raw[s:e]
-		if raw[0] == '\'' && strings.Contains(u.text, "$") {
-			u.skip = "'$' inside single quotes is not expanded, so this is not a valid reference"
-			return u
-		}
-	}
-	if !strings.Contains(u.text, "$") {
-		return u
-	}
-	if m := dfVarWhole.FindStringSubmatch(u.text); m != nil {
-		u.varName = m[1] + m[2]
-		u.whole = true
-		return u
-	}
-	for _, m := range dfVarName.FindAllStringSubmatch(u.text, -1) {
-		if _, ok := d.composed[m[1]]; !ok {
-			d.composed[m[1]] = u.text
-		}
-	}
-	u.skip = dfComposedReason(u.text)
-	return u
-}
-
-func dfComposedReason(text string) string {
-	return fmt.Sprintf("composed from variables (%s): pinning it would override every --build-arg; "+
-		"let one ARG hold the whole reference and pin that ARG's default instead", text)
-}
-
-// dfShellValue returns the part of a shell word that holds its value: the
-// inside of wrapping quotes, or the whole word. ok is false when quotes or
-// the escape character appear elsewhere, which BuildKit would remove: the
-// value as written is then not the value it uses.
-func dfShellValue(w string, esc byte) (start, end int, ok bool) {
-	if len(w) >= 2 && (w[0] == '"' || w[0] == '\'') && w[len(w)-1] == w[0] {
-		inner := w[1 : len(w)-1]
-		if strings.IndexByte(inner, '"') < 0 && strings.IndexByte(inner, '\'') < 0 && strings.IndexByte(inner, esc) < 0 {
-			return 1, len(w) - 1, true
-		}
-		return 0, 0, false
-	}
-	if strings.IndexByte(w, '"') >= 0 || strings.IndexByte(w, '\'') >= 0 || strings.IndexByte(w, esc) >= 0 {
-		return 0, 0, false
-	}
-	return 0, len(w), true
-}
-
-// metaArg records ARG declarations before the first FROM.
-func (d *dockerfile) metaArg(n *parser.Node, ln dfLine, in dfSplit) error {
-	words := ln.words(in.argsStart, in.argsEnd, d.esc)
-	var want, got []string
-	for w := n.Next; w != nil; w = w.Next {
-		want = append(want, w.Value)
-	}
-	for _, w := range words {
-		got = append(got, w.check)
-	}
-	if !slices.Equal(got, want) {
-		return dfInternalError(n.StartLine, "ARG words %q read as %q", want, got)
-	}
-	for _, w := range words {
-		name, _, hasDefault := strings.Cut(w.check, "=")
-		a := &dfArg{name: name, hasDefault: hasDefault}
-		d.args[name] = append(d.args[name], a)
-		if !hasDefault {
-			continue
-		}
-		d.defaults[name]++
-		raw := string(ln.b[w.start:w.end])
-		eq := strings.IndexByte(raw, '=')
-		if raw != w.check || eq < 0 {
-			a.why = "is not plain text: pin it by hand"
-			continue
-		}
-		d.argDefault(a, ln, w.start+eq+1, w.end)
-	}
-	return nil
-}
-
-// argDefault decides whether the default of a, ln.b[i:j], can be pinned in
-// place, as BuildKit evaluates it: quotes removed, and ${X:-image} read as
-// image when X has no value yet (X is usually a itself: ARG A=${A:-image}).
-// A default given to X anywhere before the first FROM counts, even after
-// this line: a conservative shortcut that keeps the check O(1).
-func (d *dockerfile) argDefault(a *dfArg, ln dfLine, i, j int) {
-	raw := string(ln.b[i:j])
-	inline := false
-	if m := dfVarDefault.FindStringSubmatchIndex(raw); m != nil {
-		v := raw[m[2]:m[3]]
-		if s, e, ok := dfShellValue(raw[m[4]:m[5]], d.esc); ok && !strings.ContainsAny(raw[m[4]+s:m[4]+e], "${}") &&
-			(v == a.name || d.defaults[v] == 0) {
-			i, j = i+m[4]+s, i+m[4]+e
-			raw = raw[m[4]+s : m[4]+e]
-			inline = true
-		}
-	}
-	if !inline {
-		s, e, ok := dfShellValue(raw, d.esc)
-		if !ok {
-			a.why = "has quotes or escape characters inside: pin it by hand"
-			return
-		}
-		if s > 0 {
-			quote := raw[0]
-			i, j = i+s, i+e
-			raw = raw[s:e]
-			if quote == '\'' && strings.Contains(raw, "$") {
-				a.why = "has '$' inside single quotes, which BuildKit does not expand"
-				return
-			}
-		}
-		if strings.Contains(raw, "$") {
-			a.why = fmt.Sprintf("is composed from variables (%s): pinning it would override every --build-arg", raw)
-			if !dfVarWhole.MatchString(raw) {
-				for _, m := range dfVarName.FindAllStringSubmatch(raw, -1) {
-					if _, ok := d.composed[m[1]]; !ok && m[1] != a.name {
-						d.composed[m[1]] = raw
-					}
-				}
-			}
-			return
-		}
-	}
-	if raw == "" {
-		a.why = "is empty"
-		a.empty = true
-		return
-	}
-	var split bool
-	a.span, split = ln.srcSpan(i, j)
-	if split {
-		a.why = "runs over a line continuation: join it to pin it"
-		return
-	}
-	a.value = raw
-}
 
 // copyFrom records COPY --from=<image>.
 func (d *dockerfile) copyFrom(ln dfLine, in dfSplit, onbuild bool) {
@@ -489,25 +269,6 @@ func (d *dockerfile) runMounts(ln dfLine, in dfSplit, onbuild bool) {
 	}
 }
 
-// flagUse makes a use of a --from or from= value v, whose byte v[i] was
-// written at ln.b[pos[i]] (flags lose their quotes and escapes to BuildKit).
-func (d *dockerfile) flagUse(ctx string, ln dfLine, v []byte, pos []int, onbuild bool) dfUse {
-	u := dfUse{ctx: ctx, text: string(v), stages: -1, onbuild: onbuild}
-	if len(v) == 0 {
-		return u
-	}
-	i, j := pos[0], pos[len(pos)-1]+1
-	u.span, u.split = ln.srcSpan(i, j)
-	if j-i != len(v) {
-		// Quotes or escape characters inside the value.
-		u.split = true
-	}
-	if bytes.IndexByte(v, '$') >= 0 {
-		u.skip = fmt.Sprintf("BuildKit does not expand variables in %s (%s); name the image in a FROM stage instead", ctx, v)
-	}
-	return u
-}
-
 // syntaxDirective records the image of a `# syntax=` parser directive,
 // found the way BuildKit's frontend finds it (first lines only, after an
 // optional BOM and shebang).
@@ -527,7 +288,8 @@ func (d *dockerfile) syntaxDirective() error {
 	if i < 0 || !bytes.HasPrefix(b[i:], []byte(p)) {
 		return dfInternalError(n, "syntax directive %q not found on its line", p)
 	}
-	d.refs = append(d.refs, Ref{Span: Span{off + i, off + i + len(p)}, Text: p, Context: dfCtxSyntax})
+	sp := Span{off + i, off + i + len(p)}
+	d.refs = append(d.refs, Ref{Span: sp, Text: p, Context: dfCtxSyntax, pin: spanPin(sp, p)})
 	return nil
 }
 
@@ -552,11 +314,152 @@ func dfDirectiveValueStart(b []byte) int {
 	return i + m[4]
 }
 
-// finish resolves the uses against stage names and meta ARGs and returns
-// the references in file order.
+// from handles FROM [--platform=…] image [AS name].
+func (d *dockerfile) from(n *parser.Node, ln dfLine, in dfSplit) error {
+	words := ln.fields(in.argsStart, in.argsEnd)
+	var want []string
+	for w := n.Next; w != nil; w = w.Next {
+		want = append(want, w.Value)
+	}
+	got := make([]string, len(words))
+	for i, w := range words {
+		got[i] = string(ln.b[w[0]:w[1]])
+	}
+	if !slices.Equal(got, want) {
+		return dfInternalError(n.StartLine, "FROM arguments %q read as %q", want, got)
+	}
+	before := d.stages
+	// BuildKit wants one or three arguments; a trailing `# comment` makes
+	// more, which fails the build, but the image is still the first word.
+	// A name BuildKit would refuse names no stage.
+	if len(words) >= 3 && strings.EqualFold(got[1], "as") {
+		name := strings.ToLower(got[2])
+		if _, dup := d.stageNames[name]; !dup && dfStageName.MatchString(name) {
+			d.stageNames[name] = before
+		}
+	}
+	d.seenFrom = true
+	d.stages++
+	if len(words) == 0 {
+		return nil
+	}
+	i, j := words[0][0], words[0][1]
+	u := dfUse{ctx: dfCtxFrom, stages: before, from: true}
+	// The ref as written: the word without wrapping quotes.
+	if j-i >= 2 && (ln.b[i] == '"' || ln.b[i] == '\'') && ln.b[j-1] == ln.b[i] {
+		u.text, u.span = string(ln.b[i+1:j-1]), dfRawSpan(ln, i+1, j-1)
+	} else {
+		u.text, u.span = string(ln.b[i:j]), dfRawSpan(ln, i, j)
+	}
+	u.exp, _ = d.env.fromWord(ln.slice(i, j))
+	d.uses = append(d.uses, u)
+	return nil
+}
+
+// dfRawSpan is the file span of ln.b[i:j] (which may run over line
+// continuations); an empty span at its position when i >= j.
+func dfRawSpan(ln dfLine, i, j int) Span {
+	if i >= j {
+		if i < len(ln.off) {
+			return Span{ln.off[i], ln.off[i]}
+		}
+		if len(ln.off) > 0 {
+			e := ln.off[len(ln.off)-1] + 1
+			return Span{e, e}
+		}
+		return Span{}
+	}
+	return Span{ln.off[i], ln.off[j-1] + 1}
+}
+
+// metaArg records ARG declarations before the first FROM: the global
+// scope every FROM is expanded with.
+func (d *dockerfile) metaArg(n *parser.Node, ln dfLine, in dfSplit) error {
+	words := ln.words(in.argsStart, in.argsEnd, d.esc)
+	var want, got []string
+	for w := n.Next; w != nil; w = w.Next {
+		want = append(want, w.Value)
+	}
+	for _, w := range words {
+		got = append(got, w.check)
+	}
+	if !slices.Equal(got, want) {
+		return dfInternalError(n.StartLine, "ARG words %q read as %q", want, got)
+	}
+	for _, w := range words {
+		name, value, hasDefault := strings.Cut(w.check, "=")
+		if !hasDefault {
+			d.env.declare(name, nil, n.StartLine)
+			continue
+		}
+		raw := ln.b[w.start:w.end]
+		eq := bytes.IndexByte(raw, '=')
+		if string(raw) != w.check || eq < 0 {
+			// BuildKit read other bytes than the file holds (invalid
+			// UTF-8): the value is known, its bytes are not.
+			v := dfLine{b: []byte(value), off: make([]int, len(value))}
+			for k := range v.off {
+				v.off[k] = -1
+			}
+			d.env.declare(name, &v, n.StartLine)
+			continue
+		}
+		v := ln.slice(w.start+eq+1, w.end)
+		d.env.declare(name, &v, n.StartLine)
+	}
+	return nil
+}
+
+// flagUse makes a use of a --from or from= value v, whose byte v[i] was
+// written at ln.b[pos[i]] (flags lose their quotes and escapes to BuildKit).
+func (d *dockerfile) flagUse(ctx string, ln dfLine, v []byte, pos []int, onbuild bool) dfUse {
+	u := dfUse{ctx: ctx, text: string(v), stages: -1, onbuild: onbuild}
+	if len(v) == 0 {
+		return u
+	}
+	u.span = dfRawSpan(ln, pos[0], pos[len(pos)-1]+1)
+	located := true
+	for k := 1; k < len(pos); k++ {
+		if pos[k] != pos[k-1]+1 {
+			located = false // a quote or escape character was removed
+		}
+	}
+	if located {
+		u.offs = make([]int, len(pos))
+		for k, p := range pos {
+			u.offs[k] = ln.off[p]
+		}
+	} else {
+		// The ref as written, quotes and escapes included.
+		u.text = string(ln.b[pos[0] : pos[len(pos)-1]+1])
+	}
+	if bytes.IndexByte(v, '$') >= 0 {
+		u.skip = fmt.Sprintf("BuildKit does not expand variables in %s (%s); name the image in a FROM stage instead", ctx, v)
+	}
+	return u
+}
+
+// finish resolves the uses against stage names and the global ARGs and
+// returns the references in file order.
 func (d *dockerfile) finish() ([]Ref, error) {
-	for _, u := range d.uses {
-		d.resolve(u)
+	// Every use of a FROM reads some ARG declarations; an edit to an ARG's
+	// default is safe only when all of them are the same ref.
+	for k, u := range d.uses {
+		if !u.from {
+			continue
+		}
+		for _, dep := range u.exp.deps {
+			d.env.decls[dep].users[d.useKey(k)] = true
+		}
+	}
+	seen := map[Span]bool{}
+	for k, u := range d.uses {
+		r, ok := d.resolve(k, u)
+		if !ok || seen[r.Span] {
+			continue
+		}
+		seen[r.Span] = true
+		d.refs = append(d.refs, r)
 	}
 	sort.SliceStable(d.refs, func(i, j int) bool { return d.refs[i].Span.Start < d.refs[j].Span.Start })
 	end := 0
@@ -566,17 +469,42 @@ func (d *dockerfile) finish() ([]Ref, error) {
 			return nil, dfInternalError(0, "overlapping or invalid span for %q", r.Text)
 		}
 		end = r.Span.End
-		r.Text = string(d.src[r.Span.Start:r.Span.End])
 		r.Line, r.Column = d.lineCol(r.Span.Start)
 	}
 	return d.refs, nil
 }
 
-func (d *dockerfile) add(u dfUse, skip string) {
-	if skip == "" && u.split {
-		skip = "the reference is split by a line continuation or escape characters: join it to pin it"
+// useKey names the ref a use becomes, for the users of ARG declarations:
+// uses that end up as the same ref (FROM $B twice) share a key.
+func (d *dockerfile) useKey(k int) string {
+	u := d.uses[k]
+	if o, a, b, ok := d.home(u); ok {
+		ln := d.env.origins[o].ln
+		s := dfRawSpan(ln, a, b)
+		return fmt.Sprintf("%d-%d", s.Start, s.End)
 	}
-	d.refs = append(d.refs, Ref{Span: u.span, Skip: skip, Context: u.ctx})
+	return fmt.Sprintf("%d-%d", u.span.Start, u.span.End)
+}
+
+// home reports whether a FROM use's image is one piece of text written in
+// one place (the FROM word, or one ARG default): origin o, bytes [a, b) of
+// its line.
+func (d *dockerfile) home(u dfUse) (o, a, b int, ok bool) {
+	t := u.exp.text
+	if !u.exp.whole || len(t.s) == 0 {
+		return 0, 0, 0, false
+	}
+	o, ok = t.home(0, len(t.s))
+	if !ok {
+		return 0, 0, 0, false
+	}
+	a, b = int(t.idx[0]), int(t.idx[len(t.idx)-1])+1
+	for _, off := range d.env.origins[o].ln.off[a:b] {
+		if off < 0 {
+			return 0, 0, 0, false
+		}
+	}
+	return o, a, b, true
 }
 
 // notImage reports whether value names no image: scratch, a stage, or a
@@ -599,54 +527,140 @@ func (d *dockerfile) notImage(u dfUse, value string) bool {
 	return ok && (u.stages < 0 || i < u.stages)
 }
 
-func (d *dockerfile) resolve(u dfUse) {
-	switch {
-	case u.skip != "":
-		d.add(u, u.skip)
-	case u.whole:
-		d.resolveWhole(u)
-	case u.inline:
-		// A non-empty ARG default wins over the inline one, which is then
-		// dead text: the use is then a use of the ARG as a whole.
-		if decls := d.args[u.varName]; d.defaults[u.varName] > 0 && (len(decls) != 1 || !decls[0].empty) {
-			u.span, u.text, u.split, u.whole = u.word, u.wordText, u.wordSplit, true
-			d.resolveWhole(u)
-			return
+// resolve turns use k into its ref; false when it names no image.
+func (d *dockerfile) resolve(k int, u dfUse) (Ref, bool) {
+	r := Ref{Span: u.span, Text: u.text, Context: u.ctx}
+	if !u.from {
+		switch {
+		case u.skip != "":
+			r.Skip = u.skip
+		case d.notImage(u, u.text):
+			return r, false
+		case u.offs == nil:
+			r.Skip = "quotes or escape characters inside the reference: pin it by hand"
+		default:
+			offs := u.offs
+			r.pin = mappedPin(u.text, func(i int) int { return offs[i] })
 		}
-		if !d.notImage(u, u.text) {
-			d.add(u, "")
-		}
-	default:
-		if !d.notImage(u, u.text) {
-			d.add(u, "")
-		}
+		return r, true
 	}
+	x := u.exp
+	value := string(x.text.s)
+	switch {
+	case x.err != nil:
+		r.Skip = fmt.Sprintf("BuildKit cannot expand it: %v", x.err)
+		return r, true
+	case x.external != "":
+		r.Skip = fmt.Sprintf("uses %s, which BuildKit sets from the build's platform: the image depends on the build", x.external)
+		return r, true
+	case x.unset != "":
+		r.Skip = d.unsetReason(x.unset)
+		return r, true
+	case value == "":
+		r.Skip = "expands to an empty name, which BuildKit refuses"
+		return r, true
+	case d.notImage(u, value):
+		return r, false
+	}
+	if o, a, b, ok := d.home(u); ok {
+		org := d.env.origins[o]
+		ln := org.ln
+		r.Text, r.Span = string(ln.b[a:b]), dfRawSpan(ln, a, b)
+		if len(x.vars) == 0 && strings.Contains(r.Text, "$") {
+			r.Skip = "'$' inside single quotes is not expanded, so this is not a valid reference"
+			return r, true
+		}
+		off := func(i int) int { return ln.off[a+i] }
+		if org.decl < 0 {
+			r.pin = mappedPin(r.Text, off)
+			return r, true
+		}
+		decl := d.env.decls[org.decl]
+		r.Context = "ARG " + decl.name
+		key := d.useKey(k)
+		pin := mappedPin(r.Text, off)
+		r.pin = func(digest string) ([]Edit, error) {
+			if why := d.shared(decl, key); why != "" {
+				return nil, fmt.Errorf("%w: %s", ErrCannotPin, why)
+			}
+			return pin(digest)
+		}
+		return r, true
+	}
+	if len(x.vars) == 0 {
+		r.Skip = "quotes or escape characters inside the reference: pin it by hand"
+		return r, true
+	}
+	r.Expanded, r.Composed, r.Note = value, true, dfNote(x.vars)
+	key := d.useKey(k)
+	text := r.Text
+	r.pin = func(digest string) ([]Edit, error) { return d.composedPin(x, text, key, digest) }
+	return r, true
 }
 
-// resolveWhole handles FROM $NAME: the image is NAME's default, pinned in
-// the ARG line when that is the only thing it can change.
-func (d *dockerfile) resolveWhole(u dfUse) {
-	name := u.varName
-	decls := d.args[name]
-	switch {
-	case len(decls) == 0:
-		d.add(u, fmt.Sprintf("%s is not an ARG declared before the first FROM, so BuildKit leaves it empty", u.text))
-		return
-	case len(decls) > 1:
-		d.add(u, fmt.Sprintf("ARG %s is declared %d times before the first FROM: pin it by hand", name, len(decls)))
-		return
+// unsetReason says why a FROM that reads a variable with no value is
+// skipped.
+func (d *dockerfile) unsetReason(name string) string {
+	for _, decl := range d.env.decls {
+		if decl.name == name {
+			return fmt.Sprintf("ARG %s has no default: the image comes from --build-arg", name)
+		}
 	}
-	a := decls[0]
-	switch {
-	case !a.hasDefault:
-		d.add(u, fmt.Sprintf("ARG %s has no default: the image comes from --build-arg", name))
-	case a.why != "":
-		d.add(u, fmt.Sprintf("the default of ARG %s %s", name, a.why))
-	case d.notImage(u, a.value):
-	case d.composed[name] != "":
-		d.add(u, fmt.Sprintf("ARG %s is also used in %s: pinning its default would corrupt that; pin by hand", name, d.composed[name]))
-	case !a.emitted:
-		a.emitted = true
-		d.refs = append(d.refs, Ref{Span: a.span, Context: "ARG " + name})
+	return fmt.Sprintf("%s is not an ARG declared before the first FROM, so BuildKit leaves it empty", name)
+}
+
+// shared says why the default of decl cannot be edited for the ref key:
+// another ref or another ARG's default reads it too.
+func (d *dockerfile) shared(decl *dfDecl, key string) string {
+	if decl.otherDefault != "" {
+		return fmt.Sprintf("ARG %s (line %d) is also read by %s: a digest in its default would change that too; give this image an ARG of its own", decl.name, decl.line, decl.otherDefault)
 	}
+	for k := range decl.users {
+		if k != key {
+			return fmt.Sprintf("ARG %s (line %d) is read by more than one FROM: a digest in its default would change all of them; give each image an ARG of its own", decl.name, decl.line)
+		}
+	}
+	return ""
+}
+
+// composedPin refreshes the digest of a composed ref where the file gives
+// the digest a home of its own: a literal @sha256:… after the variables,
+// or an ARG whose default holds the digest. A composed tag without a
+// digest is not pinnable: a digest appended to it would override every
+// --build-arg.
+func (d *dockerfile) composedPin(x dfExpansion, text, key, digest string) ([]Edit, error) {
+	exp := string(x.text.s)
+	p, err := imgref.Parse(exp)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s expands to %s: %v", ErrCannotPin, text, exp, err)
+	}
+	names := make([]string, 0, len(x.vars))
+	for _, v := range x.vars {
+		names = append(names, v.name)
+	}
+	if p.Digest == "" {
+		return nil, fmt.Errorf("%w: %s is composed from ARG %s and has no digest of its own to refresh; a digest written after it would override every --build-arg %s=…; "+
+			"to pin it, let one ARG hold the whole reference (ARG IMAGE=%s, then FROM ${IMAGE})",
+			ErrCannotPin, text, strings.Join(names, ", "), names[0], exp)
+	}
+	if p.Tag == "" {
+		return nil, fmt.Errorf("%w: %s has a digest and no tag to refresh", ErrCannotPin, text)
+	}
+	at := strings.LastIndexByte(exp, '@')
+	o, ok := x.text.home(at+1, len(exp))
+	if !ok {
+		return nil, fmt.Errorf("%w: the digest of %s is not written in one place; write it as a literal @sha256:… after the variables, or in an ARG of its own", ErrCannotPin, text)
+	}
+	ln := d.env.origins[o].ln
+	a, b := int(x.text.idx[at+1]), int(x.text.idx[len(exp)-1])+1
+	start, end := ln.off[a], ln.off[b-1]+1
+	if start < 0 || end-start != b-a {
+		return nil, fmt.Errorf("%w: the digest of %s is split across lines; join it onto one line", ErrCannotPin, text)
+	}
+	if decl := d.env.origins[o].decl; decl >= 0 {
+		if why := d.shared(d.env.decls[decl], key); why != "" {
+			return nil, fmt.Errorf("%w: %s", ErrCannotPin, why)
+		}
+	}
+	return []Edit{{Span: Span{start, end}, New: digest}}, nil
 }

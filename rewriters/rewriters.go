@@ -91,7 +91,7 @@ func (l legacy) Find(f *File) ([]Ref, error) {
 // formats is the claim order: the first format to claim a file wins.
 // Adding a format is one line here.
 var formats = []Format{
-	legacy{Dockerfile, dockerfileRewriter{}.Find, isDockerfileName, func(*File) bool { return true }},
+	dockerfileFormat{},
 	helmFormat{},
 	gitlabFormat{},
 	legacy{Compose, composeRewriter{}.Find, isYAMLName, func(f *File) bool {
