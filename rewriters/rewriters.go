@@ -94,6 +94,15 @@ var formats = []Format{
 	dockerfileFormat{},
 	helmFormat{},
 	gitlabFormat{},
+	// CI formats are claimed by their specific paths, before compose: a
+	// Woodpecker or Drone 0.8 file has a services: mapping of images.
+	circleciFormat{},
+	cloudbuildFormat{},
+	bitbucketFormat{},
+	droneFormat{},
+	woodpeckerFormat{},
+	azureFormat{},
+	bakeFormat{},
 	legacy{Compose, composeRewriter{}.Find, isYAMLName, func(f *File) bool {
 		return isComposeName(f.Path) || (!looksLikeKubernetes(f.Src) && looksLikeCompose(f.Src))
 	}},
