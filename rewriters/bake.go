@@ -181,8 +181,11 @@ func bakeTemplateRef(src []byte, base int, e *hclsyntax.TemplateExpr, context st
 	switch {
 	case !quoted:
 		r.Skip = skipBakeHeredoc
-		if i := bytes.IndexAny(src[start:end], "\r\n"); i >= 0 {
-			r.Span.End = start + i
+		if bytes.HasPrefix(src[start:end], []byte(bakeImagePrefix)) {
+			r.Span.Start += len(bakeImagePrefix)
+		}
+		if i := bytes.IndexAny(src[r.Span.Start:end], "\r\n"); i >= 0 {
+			r.Span.End = r.Span.Start + i
 		}
 		return r, true
 	case string(src[start:end]) != lit:

@@ -1,0 +1,90 @@
+package rewriters
+
+// Tests of the CI formats beyond their golden cases (TestGolden runs
+// testdata/<kind>/*.txtar for them as for every format): every case again
+// with CRLF line endings, and one fuzz target per format.
+
+import (
+	"bytes"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// ciFormats are the CI formats, each with its testdata folder.
+var ciFormats = []Format{circleciFormat{}, cloudbuildFormat{}, bitbucketFormat{}, droneFormat{}, woodpeckerFormat{}, azureFormat{}, bakeFormat{}}
+
+func ciCasePaths(t testing.TB, kind Kind) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", string(kind), "*.txtar"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no golden cases in testdata/%s (%v)", kind, err)
+	}
+	return paths
+}
+
+// TestCIFormatsCRLF runs every LF case of the CI formats with CRLF line
+// endings: the refs (lines, columns, contexts, skips) must be the same and
+// the pinned output the CRLF form of the LF one.
+func TestCIFormatsCRLF(t *testing.T) {
+	t.Parallel()
+	for _, ft := range ciFormats {
+		for _, p := range ciCasePaths(t, ft.Kind()) {
+			c := hLoadCase(t, p)
+			if slices.Contains(c.transform[""], "crlf") {
+				continue
+			}
+			t.Run(string(ft.Kind())+"/"+strings.TrimSuffix(filepath.Base(p), ".txtar"), func(t *testing.T) {
+				t.Parallel()
+				lf := c.files(t)
+				crlf := make([]hFile, len(lf))
+				for i, f := range lf {
+					if bytes.Contains(f.data, []byte("\r")) {
+						t.Skip("input already holds CR")
+					}
+					crlf[i] = hFile{path: f.path, data: bytes.ReplaceAll(f.data, []byte("\n"), []byte("\r\n"))}
+				}
+				lres, lpinned := hCheck(t, lf, c.opts, nil)
+				cres, cpinned := hCheck(t, crlf, c.opts, nil)
+				for i := range lres {
+					l := hFormatRefs(lres[i].path, lres[i].format, lres[i].refs, lres[i].err)
+					cr := hFormatRefs(cres[i].path, cres[i].format, cres[i].refs, cres[i].err)
+					if l != cr {
+						t.Errorf("%s: refs differ with CRLF\n--- crlf\n%s--- lf\n%s", lres[i].path, cr, l)
+					}
+					if want := bytes.ReplaceAll(lpinned[i].data, []byte("\n"), []byte("\r\n")); !bytes.Equal(cpinned[i].data, want) {
+						t.Errorf("%s: pinned CRLF output is not the CRLF form of the LF output:\n%q", lres[i].path, cpinned[i].data)
+					}
+				}
+			})
+		}
+	}
+}
+
+// ciFuzz fuzzes one format on its own, under each path its cases use (the
+// path picks YAML, JSON or HCL), seeded with the cases' inputs.
+func ciFuzz(f *testing.F, ft Format) {
+	var names []string
+	for _, p := range ciCasePaths(f, ft.Kind()) {
+		for _, in := range hLoadCase(f, p).files(f) {
+			i := slices.Index(names, in.path)
+			if i < 0 {
+				i = len(names)
+				names = append(names, in.path)
+			}
+			f.Add(in.data, uint8(i))
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte, which uint8) {
+		hCheck(t, []hFile{{names[int(which)%len(names)], src}}, Options{}, ft)
+	})
+}
+
+func FuzzCircleCI(f *testing.F)   { ciFuzz(f, circleciFormat{}) }
+func FuzzCloudBuild(f *testing.F) { ciFuzz(f, cloudbuildFormat{}) }
+func FuzzBitbucket(f *testing.F)  { ciFuzz(f, bitbucketFormat{}) }
+func FuzzDrone(f *testing.F)      { ciFuzz(f, droneFormat{}) }
+func FuzzWoodpecker(f *testing.F) { ciFuzz(f, woodpeckerFormat{}) }
+func FuzzAzure(f *testing.F)      { ciFuzz(f, azureFormat{}) }
+func FuzzBake(f *testing.F)       { ciFuzz(f, bakeFormat{}) }
