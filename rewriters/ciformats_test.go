@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -88,3 +89,54 @@ func FuzzDrone(f *testing.F)      { ciFuzz(f, droneFormat{}) }
 func FuzzWoodpecker(f *testing.F) { ciFuzz(f, woodpeckerFormat{}) }
 func FuzzAzure(f *testing.F)      { ciFuzz(f, azureFormat{}) }
 func FuzzBake(f *testing.F)       { ciFuzz(f, bakeFormat{}) }
+
+// TestCIFormatsHostile feeds alias bombs and deep nesting to the CI
+// formats: each must return with no panic, and a ParseError or the few
+// refs the input really has.
+func TestCIFormatsHostile(t *testing.T) {
+	t.Parallel()
+	bomb := func(leaf, top string) string {
+		var b strings.Builder
+		b.WriteString("x0: &a0 " + leaf + "\n")
+		for i := 1; i < 40; i++ {
+			b.WriteString("x" + strconv.Itoa(i) + ": &a" + strconv.Itoa(i) + " [")
+			for j := 0; j < 10; j++ {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("*a" + strconv.Itoa(i-1))
+			}
+			b.WriteString("]\n")
+		}
+		return b.String() + top
+	}
+	deep := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
+	tests := []struct {
+		name, path string
+		ft         Format
+		src        string
+		refs       int
+		parseErr   bool
+	}{
+		{"bitbucket alias bomb", "bitbucket-pipelines.yml", bitbucketFormat{}, bomb("{step: {image: lol:1}}", "pipelines:\n  default: *a39\n"), 1, false},
+		// Lists of lists are not job lists: nothing to find, quickly.
+		{"azure alias bomb", "azure-pipelines.yml", azureFormat{}, bomb("{job: a, container: lol:1}", "jobs: *a39\n"), 0, false},
+		{"drone alias bomb", ".drone.yml", droneFormat{}, bomb("{image: lol:1}", "steps: *a39\n"), 0, false},
+		{"azure nested directives", "azure-pipelines.yml", azureFormat{}, "jobs:\n" + strings.Repeat("- ${{ if true }}:\n", 1) + strings.Repeat("  ", 1) + "- job: a\n    container: lol:1\n", 1, false},
+		{"bitbucket deep", "bitbucket-pipelines.yml", bitbucketFormat{}, "pipelines: " + deep + "\n", 0, true},
+		{"cloudbuild json deep", "cloudbuild.json", cloudbuildFormat{}, `{"steps": ` + deep + "}", 0, true},
+		{"bake json deep", "docker-bake.json", bakeFormat{}, `{"target": ` + deep + "}", 0, true},
+		{"bake hcl deep", "docker-bake.hcl", bakeFormat{}, "target \"a\" {\n  contexts = " + strings.Repeat("{a = ", 5000) + "1" + strings.Repeat("}", 5000) + "\n}\n", 0, true},
+		{"bake hcl deep parens", "docker-bake.hcl", bakeFormat{}, "x = " + strings.Repeat("(", 100000) + "\n", 0, true},
+		{"bake many contexts", "docker-bake.hcl", bakeFormat{}, "target \"a\" {\n  contexts = {\n" + strings.Repeat("    a = \"docker-image://alpine:3\"\n", 1) + "  }\n}\n", 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res, _ := hCheck(t, []hFile{{tt.path, []byte(tt.src)}}, Options{}, tt.ft)
+			if len(res[0].refs) != tt.refs || (res[0].err != nil) != tt.parseErr {
+				t.Errorf("got %d refs, err %v; want %d refs, parse error %v", len(res[0].refs), res[0].err, tt.refs, tt.parseErr)
+			}
+		})
+	}
+}
