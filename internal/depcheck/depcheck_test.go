@@ -39,6 +39,8 @@ var parts = []part{
 	{pkg: "pkg/imgref", allow: []string{}, deny: append(network, commandLine...)},
 	{pkg: "pkg/config", allow: []string{}, deny: append(network, commandLine...)},
 	{pkg: "pkg/plan", deny: commandLine},
+	// verify reaches the registry only through the client it is given.
+	{pkg: "pkg/verify", allow: []string{"pkg/config"}, deny: commandLine},
 }
 
 // deps lists the import paths pkg reaches, itself excluded.

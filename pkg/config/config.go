@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -41,6 +42,11 @@ type Config struct {
 	PullRequest PullRequest `yaml:"pull-request"`
 	// Helm tunes how Helm values files are read and pinned.
 	Helm Helm `yaml:"helm"`
+
+	// Verify lists signature policies: a digest of an image a rule
+	// matches is reported and written only when a signature satisfies it
+	// (see pkg/verify). The first rule whose images match decides.
+	Verify []VerifyRule `yaml:"verify"`
 
 	// Path is the file this config came from ("" for defaults).
 	Path string `yaml:"-"`
@@ -87,6 +93,39 @@ type Helm struct {
 
 // DefaultHelmDigestKeys are the digest keys charts use most.
 var DefaultHelmDigestKeys = []string{"digest", "sha"}
+
+// VerifyRule is one signature policy. A signature satisfies it when it
+// verifies with one of Keys, or when it carries a certificate that
+// Keyless accepts; with both set, either does.
+type VerifyRule struct {
+	// Images holds globs on normalised image names, as ignore does.
+	Images []string `yaml:"images"`
+	// Keys are cosign public key files (PEM), relative to the config file.
+	Keys []string `yaml:"keys"`
+	// Keyless accepts Fulcio-style certificates of one identity.
+	Keyless Keyless `yaml:"keyless"`
+	// TrustedRoot is a Sigstore trusted_root.json file, relative to the
+	// config file; without it keyless rules use the public-good root
+	// fetched through TUF.
+	TrustedRoot string `yaml:"trusted-root"`
+}
+
+// Keyless is the certificate identity a keyless signature must carry.
+type Keyless struct {
+	// Issuer is the OIDC issuer the certificate names, exactly
+	// (https://token.actions.githubusercontent.com).
+	Issuer string `yaml:"issuer"`
+	// IssuerRegexp is an RE2 regexp the issuer must match instead.
+	IssuerRegexp string `yaml:"issuer-regexp"`
+	// Identity is the certificate's subject alternative name as a glob:
+	// '*' matches any run of characters, '/' included, '?' one character.
+	Identity string `yaml:"identity"`
+	// IdentityRegexp is an RE2 regexp the SAN must match instead.
+	IdentityRegexp string `yaml:"identity-regexp"`
+}
+
+// Set reports whether the rule has a keyless part at all.
+func (k Keyless) Set() bool { return k != Keyless{} }
 
 // PullRequest configures the pull request `digestbot pr` keeps open.
 type PullRequest struct {
@@ -235,6 +274,11 @@ func (c *Config) validate() error {
 			return fmt.Errorf("%w: helm.digest-keys holds %q; give plain key names such as digest or sha", ErrInvalid, k)
 		}
 	}
+	for i, r := range c.Verify {
+		if err := r.validate(); err != nil {
+			return fmt.Errorf("%w: verify[%d]: %v", ErrInvalid, i, err)
+		}
+	}
 	if c.Pins.TagSearch < -1 {
 		return fmt.Errorf("%w: pins.tag-search is %d; use a positive bound, or -1 to turn the search off", ErrInvalid, c.Pins.TagSearch)
 	}
@@ -257,9 +301,81 @@ func (c *Config) Excluded(rel string) bool {
 // short forms, so "busybox" and "library/busybox" work as users expect.
 func (c *Config) Ignored(image string) bool {
 	for _, g := range c.Ignore {
-		if Match(g, image) || Match("docker.io/"+g, image) || Match("docker.io/library/"+g, image) {
+		if MatchImage(g, image) {
 			return true
 		}
 	}
 	return false
+}
+
+// MatchImage reports whether a normalised image name matches an image
+// glob, as ignore and verify read them: a glob without a registry also
+// matches Docker Hub short forms ("busybox", "library/busybox").
+func MatchImage(glob, image string) bool {
+	return Match(glob, image) || Match("docker.io/"+glob, image) || Match("docker.io/library/"+glob, image)
+}
+
+// VerifyRuleFor returns the index of the first verify rule whose images
+// match the normalised image name, or -1.
+func (c *Config) VerifyRuleFor(image string) int {
+	for i, r := range c.Verify {
+		for _, g := range r.Images {
+			if MatchImage(g, image) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// Dir is the folder paths in the config are relative to: the config
+// file's folder, or "." for defaults.
+func (c *Config) Dir() string {
+	if c.Path == "" {
+		return "."
+	}
+	return filepath.Dir(c.Path)
+}
+
+func (r VerifyRule) validate() error {
+	if len(r.Images) == 0 {
+		return fmt.Errorf("images is empty; list the images the rule covers, e.g. images: [\"ghcr.io/acme/**\"]")
+	}
+	for _, g := range r.Images {
+		if err := ValidGlob(g); err != nil {
+			return err
+		}
+	}
+	if len(r.Keys) == 0 && !r.Keyless.Set() {
+		return fmt.Errorf("give keys (cosign public key files) or keyless (issuer and identity), or both")
+	}
+	for _, k := range r.Keys {
+		if strings.TrimSpace(k) == "" {
+			return fmt.Errorf("keys holds an empty file name")
+		}
+	}
+	if r.TrustedRoot != "" && !r.Keyless.Set() {
+		return fmt.Errorf("trusted-root is only used by keyless; remove it or add keyless")
+	}
+	if k := r.Keyless; k.Set() {
+		switch {
+		case k.Issuer == "" && k.IssuerRegexp == "":
+			return fmt.Errorf("keyless needs issuer (the OIDC issuer, e.g. https://token.actions.githubusercontent.com) or issuer-regexp")
+		case k.Issuer != "" && k.IssuerRegexp != "":
+			return fmt.Errorf("keyless has both issuer and issuer-regexp; keep one")
+		case k.Identity == "" && k.IdentityRegexp == "":
+			return fmt.Errorf("keyless needs identity (the certificate SAN as a glob, e.g. https://github.com/ORG/REPO/.github/workflows/*) or identity-regexp")
+		case k.Identity != "" && k.IdentityRegexp != "":
+			return fmt.Errorf("keyless has both identity and identity-regexp; keep one")
+		}
+		for name, re := range map[string]string{"issuer-regexp": k.IssuerRegexp, "identity-regexp": k.IdentityRegexp} {
+			if re == "" {
+				continue
+			}
+			if _, err := regexp.Compile(re); err != nil {
+				return fmt.Errorf("keyless.%s %q: %v", name, re, err)
+			}
+		}
+	}
+	return nil
 }

@@ -137,3 +137,65 @@ func TestMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyRules(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte(`
+verify:
+  - images: ["ghcr.io/acme/**"]
+    keys: [cosign.pub]
+  - images: ["library/*", "quay.io/x/y"]
+    keyless:
+      issuer: https://token.actions.githubusercontent.com
+      identity: "https://github.com/docker-library/*"
+    trusted-root: root.json
+  - images: ["**"]
+    keys: [k.pub]
+    keyless: {issuer-regexp: "^https://", identity-regexp: "^x$"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Verify) != 3 || c.Verify[1].Keyless.Identity != "https://github.com/docker-library/*" || c.Verify[1].TrustedRoot != "root.json" {
+		t.Fatalf("verify = %+v", c.Verify)
+	}
+	for image, want := range map[string]int{
+		"ghcr.io/acme/app":          0,
+		"ghcr.io/acme/a/b":          0,
+		"docker.io/library/nginx":   1, // short form, as ignore reads it
+		"quay.io/x/y":               1,
+		"ghcr.io/other/app":         2, // the first matching rule decides
+		"registry.internal:5000/ab": 2,
+	} {
+		if got := c.VerifyRuleFor(image); got != want {
+			t.Errorf("VerifyRuleFor(%q) = %d, want %d", image, got, want)
+		}
+	}
+	if Default().VerifyRuleFor("docker.io/library/nginx") != -1 {
+		t.Error("default config has a verify rule")
+	}
+	if d := (&Config{Path: filepath.Join("a", "b", FileName)}).Dir(); d != filepath.Join("a", "b") {
+		t.Errorf("Dir = %q", d)
+	}
+
+	for in, want := range map[string]string{
+		"verify:\n  - keys: [k.pub]\n":                                                          "verify[0]: images is empty",
+		"verify:\n  - images: [\"[\"]\n    keys: [k.pub]\n":                                     "bad glob",
+		"verify:\n  - images: [a]\n":                                                            "give keys (cosign public key files) or keyless",
+		"verify:\n  - images: [a]\n    keys: [\"\"]\n":                                          "empty file name",
+		"verify:\n  - images: [a]\n    key: [k.pub]\n":                                          "unknown key \"key\" in verify[0]; did you mean keys?",
+		"verify:\n  - images: [a]\n    keys: [k]\n    trusted-root: r.json\n":                   "trusted-root is only used by keyless",
+		"verify:\n  - images: [a]\n    keyless: {identity: x}\n":                                "keyless needs issuer",
+		"verify:\n  - images: [a]\n    keyless: {issuer: x}\n":                                  "keyless needs identity",
+		"verify:\n  - images: [a]\n    keyless: {issuer: x, issuer-regexp: y, identity: z}\n":   "both issuer and issuer-regexp",
+		"verify:\n  - images: [a]\n    keyless: {issuer: x, identity: z, identity-regexp: z}\n": "both identity and identity-regexp",
+		"verify:\n  - images: [a]\n    keyless: {issuer: x, identity-regexp: \"(\"}\n":          "keyless.identity-regexp \"(\"",
+		"verify:\n  - images: [a]\n    keyless: {issuer: x, subject: z}\n":                      "unknown key \"subject\" in verify[0].keyless",
+		"verify:\n  - images: [a]\n    keys: [k]\n  - images: [b]\n":                            "verify[1]: give keys",
+	} {
+		_, err := Parse([]byte(in))
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want %q", in, err, want)
+		}
+	}
+}

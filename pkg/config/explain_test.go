@@ -16,7 +16,7 @@ func TestParseErrorTexts(t *testing.T) {
 	}{
 		{"registry:\n  docker.io: {host: x}\n", []string{
 			`line 1: unknown key "registry" at the top level; did you mean registries?`,
-			"(valid keys: exclude, ", ", ignore, ", ", registries)",
+			"(valid keys: exclude, ", ", ignore, ", ", registries, verify)",
 		}},
 		{"pull_request:\n  branch: x\n", []string{`unknown key "pull_request" at the top level; did you mean pull-request?`}},
 		{"Exclude: [a]\n", []string{`did you mean exclude?`}},

@@ -75,6 +75,7 @@ type Counts struct {
 	ManifestPut  map[string]int // "repo:reference" → PUTs
 	TagsList     map[string]int // repo → GETs of /v2/<repo>/tags/list
 	Blobs        int            // any request under /v2/<repo>/blobs/
+	Referrers    int            // GETs of /v2/<repo>/referrers/<digest> (also counted in Other)
 	Other        int            // /v2/, _catalog, referrers, …
 	Total        int
 	// MaxInFlight is the most requests the proxy was serving at once.
@@ -111,6 +112,7 @@ type options struct {
 	noDigest   bool
 	latency    time.Duration
 	wraps      []func(http.Handler) http.Handler
+	referrers  bool
 }
 
 // Opt configures a Registry.
@@ -127,6 +129,12 @@ func WithBasicAuth(user, pass string) Opt {
 // GET answers, as some registries and proxies do.
 func WithoutDigestHeader() Opt { return func(o *options) { o.noDigest = true } }
 
+// WithReferrersAPI turns on the OCI 1.1 referrers API of the in-process
+// registry (New). Without it, clients fall back to the sha256-<hex>
+// referrers tag, as with registries that predate the API (the real
+// registry NewReal fronts ignores this option).
+func WithReferrersAPI() Opt { return func(o *options) { o.referrers = true } }
+
 // WithLatency delays every request by d.
 func WithLatency(d time.Duration) Opt { return func(o *options) { o.latency = d } }
 
@@ -142,7 +150,11 @@ func WithHandlerWrap(wrap func(http.Handler) http.Handler) Opt {
 // counting proxy. It stops when the test ends.
 func New(t testing.TB, opts ...Opt) *Registry {
 	t.Helper()
-	backend := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	backend := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(o.referrers))
 	return start(t, backend, "", "", opts)
 }
 
@@ -220,6 +232,10 @@ func start(t testing.TB, backend http.Handler, real, ns string, opts []Opt) *Reg
 // Host is the proxy's host:port ("127.0.0.1:port"), plain HTTP.
 func (r *Registry) Host() string { return r.front.Listener.Addr().String() }
 
+// PushHost is the host:port of the fault-free, uncounted server in front of
+// the same backend, for tests that push with their own client.
+func (r *Registry) PushHost() string { return r.direct.Listener.Addr().String() }
+
 // URL is the proxy's base URL ("http://127.0.0.1:port").
 func (r *Registry) URL() string { return r.front.URL }
 
@@ -296,6 +312,9 @@ func (r *Registry) count(next http.Handler) http.Handler {
 			c.TagsList[m[1]]++
 		case m != nil && m[2] == "blobs":
 			c.Blobs++
+		case m != nil && m[2] == "referrers":
+			c.Referrers++
+			c.Other++
 		default:
 			c.Other++
 		}
