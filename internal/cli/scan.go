@@ -55,8 +55,8 @@ func scanRun(ctx context.Context, opts *ScanOptions) error {
 	if err != nil {
 		return err
 	}
-	printProblems(env.Stderr, out.Problems)
-	if len(out.Problems) > 0 {
+	// Unreadable files and invalid references (status error) exit 2.
+	if reportErrors(env, out.Findings, out.Problems) > 0 {
 		return errReported
 	}
 	return nil

@@ -97,7 +97,19 @@ func Parse(s string) (Ref, error) {
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 && i > strings.LastIndexByte(rest, '/') {
 		r.Tag = rest[i+1:]
 		rest = rest[:i]
-		if !tagRe.MatchString(r.Tag) {
+		if j := strings.IndexByte(rest[strings.LastIndexByte(rest, '/')+1:], ':'); j >= 0 {
+			j += strings.LastIndexByte(rest, '/') + 1
+			// docker refuses these: name the extra colon, not a "path
+			// component" the user never thought of as one.
+			if j == len(rest)-1 {
+				return r, fmt.Errorf("%w: %q has an empty tag between \"::\"; write %s:%s", ErrInvalidTag, s, rest[:j], r.Tag)
+			}
+			return r, fmt.Errorf("%w: %q has more than one ':' after the name (tag %q then %q); a reference has one tag", ErrInvalidTag, s, rest[j+1:], r.Tag)
+		}
+		switch {
+		case r.Tag == "":
+			return r, fmt.Errorf("%w: %q ends in ':' with no tag after it", ErrInvalidTag, s)
+		case !tagRe.MatchString(r.Tag):
 			return r, fmt.Errorf("%w %q in %q", ErrInvalidTag, r.Tag, s)
 		}
 	}
@@ -115,6 +127,10 @@ func Parse(s string) (Ref, error) {
 	}
 	for _, p := range parts {
 		if !componentRe.MatchString(p) {
+			if lower := strings.ToLower(p); lower != p && componentRe.MatchString(lower) {
+				// docker build: "repository name must be lowercase".
+				return r, fmt.Errorf("%w: %q in %q has upper-case letters; repository names are lower-case (%s)", ErrInvalidName, p, s, lower)
+			}
 			return r, fmt.Errorf("%w: path component %q in %q (lower-case letters, digits and separators only)", ErrInvalidName, p, s)
 		}
 	}

@@ -46,6 +46,30 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// The messages name the bad part as docker users see it.
+func TestParseErrorTexts(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Nginx:1.27":              `invalid image name: "Nginx" in "Nginx:1.27" has upper-case letters; repository names are lower-case (nginx)`,
+		"library/Nginx":           `"Nginx" in "library/Nginx" has upper-case letters; repository names are lower-case (nginx)`,
+		"nginx:1.27:extra":        `invalid tag: "nginx:1.27:extra" has more than one ':' after the name (tag "1.27" then "extra"); a reference has one tag`,
+		"nginx::1.27":             `invalid tag: "nginx::1.27" has an empty tag between "::"; write nginx:1.27`,
+		"nginx:":                  `invalid tag: "nginx:" ends in ':' with no tag after it`,
+		"reg.io:5000/a:1:2":       `has more than one ':' after the name (tag "1" then "2")`,
+		"node:-20":                `invalid tag "-20" in "node:-20"`,
+		"my_host.io:5000/a/b:1.0": `invalid image name: bad registry host`,
+	} {
+		_, err := Parse(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) error =\n  %v\nwant it to contain\n  %s", in, err, want)
+		}
+	}
+	// A port is not a second colon.
+	if r, err := Parse("reg.io:5000/a:1"); err != nil || r.Tag != "1" || r.Registry != "reg.io:5000" {
+		t.Errorf("Parse(reg.io:5000/a:1) = %+v, %v", r, err)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -63,6 +87,9 @@ func TestParseErrors(t *testing.T) {
 		{"a//b", ErrInvalidName},
 		{":tag", ErrInvalidName},
 		{"bad_host.io:x/y", ErrInvalidName},
+		{"nginx:1.27:extra", ErrInvalidTag},
+		{"nginx::1.27", ErrInvalidTag},
+		{"Nginx:1.27", ErrInvalidName},
 	}
 	for _, tt := range tests {
 		if _, err := Parse(tt.in); !errors.Is(err, tt.want) {

@@ -240,6 +240,9 @@ func (d *diagnoses) verdict(ctx context.Context, it *item) (finding.Finding, str
 	fd := it.finding()
 	p := it.p
 	switch {
+	case it.invalid != "":
+		fd.Status, fd.Message = finding.Error, it.invalid
+		return fd, ""
 	case it.skip != "":
 		fd.Status, fd.Message = finding.Skipped, it.skip
 		return fd, ""

@@ -22,6 +22,10 @@ type item struct {
 	parsed bool
 	// skip says why the reference is not resolved; "" to resolve it.
 	skip string
+	// invalid, when set, says why the text is not an image reference at
+	// all (docker refuses it, so a pull fails): status error, never
+	// skipped, so check and scan exit 2. skip is set too.
+	invalid string
 }
 
 // digestOnly is a digest and no tag: nothing to resolve or refresh.
@@ -29,7 +33,8 @@ func (it *item) digestOnly() bool { return it.p.Digest != "" && it.p.Tag == "" }
 
 // items parses every reference of files once and decides which are
 // skipped: the format's own reasons, refs that do not parse, images the
-// config ignores, and composed refs under pins.composed: skip.
+// config ignores, and composed refs under pins.composed: skip. Refs that
+// do not parse are errors, not skips: docker refuses them.
 func items(files []*scan.File, cfg *config.Config) [][]*item {
 	if cfg == nil {
 		cfg = config.Default()
@@ -41,8 +46,13 @@ func items(files []*scan.File, cfg *config.Config) [][]*item {
 			if it.skip == "" {
 				p, err := imgref.Parse(r.Resolvable())
 				switch {
+				case err != nil && refAlphabet(r.Resolvable()):
+					it.invalid = err.Error() + "; docker refuses it too (invalid reference format)"
+					it.skip = it.invalid
 				case err != nil:
-					it.skip = "not a valid image reference: " + err.Error()
+					// Placeholders and schemes other tools expand
+					// ($(params.X), <<VAR>>, ko://…): not a reference.
+					it.skip = "not an image reference: " + err.Error()
 				case cfg.Ignored(p.Image()):
 					it.p, it.parsed = p, true
 					it.skip = "ignored by " + config.FileName
@@ -78,6 +88,8 @@ func (it *item) finding() finding.Finding {
 func (it *item) offline() finding.Finding {
 	fd := it.finding()
 	switch {
+	case it.invalid != "":
+		fd.Status, fd.Message = finding.Error, it.invalid
 	case it.skip != "":
 		fd.Status, fd.Message = finding.Skipped, it.skip
 	case it.digestOnly():
@@ -91,6 +103,23 @@ func (it *item) offline() finding.Finding {
 		}
 	}
 	return fd
+}
+
+// refAlphabet reports whether s is written only with the characters of an
+// image reference and no URL scheme: an attempt at a reference, so a parse
+// failure is the user's typo (FROM Nginx:1.27, nginx::1.27), not a
+// placeholder some other tool expands.
+func refAlphabet(s string) bool {
+	if s == "" || strings.Contains(s, "://") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._-:/@", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // withNote appends the format's note (variables and their values, a tag
