@@ -1,9 +1,23 @@
 # The test command the README documents and .ci/run runs.
+.DEFAULT_GOAL := test
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test vet unit staticcheck fuzz bench
+.PHONY: test vet unit staticcheck fuzz bench build
 
-test: vet unit staticcheck
+# The version digestbot prints (digestbot --version, SARIF, User-Agent):
+# the git tag or commit, set through -ldflags as releases do.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+VERSION_VAR := github.com/digestbot/digestbot/internal/cli.Version
+
+build:
+	CGO_ENABLED=0 go build -trimpath -ldflags "-X $(VERSION_VAR)=$(VERSION)" -o bin/digestbot ./cmd/digestbot
+
+# unit runs last: its summary ends with the line CI reads,
+# "N passed, N failed, N skipped".
+test: vet staticcheck unit
+
+# pipefail: the summary's pipe keeps go test's exit code.
+SHELL := bash
 
 vet:
 	go vet ./...
@@ -11,8 +25,11 @@ vet:
 	GOOS=darwin go vet ./...
 	GOOS=windows go vet ./...
 
+# go test -json through a small summariser (internal/tools/testsummary):
+# failing tests' output, each package's result, why tests were skipped (no
+# real registry, no ../shared, …), then the count line.
 unit:
-	go test -race -shuffle=on -timeout 20m ./...
+	set -o pipefail; go test -json -race -shuffle=on -timeout 20m ./... | go run ./internal/tools/testsummary
 
 staticcheck:
 	go run $(STATICCHECK) ./...

@@ -107,7 +107,10 @@ manifest list / OCI index, and rewrites the reference to name:tag@sha256:<digest
 without changing any other byte.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// digestbot --version prints what digestbot version does.
+		Version: version(),
 	}
+	root.SetVersionTemplate(versionLine())
 	root.PersistentFlags().StringVar(&g.config, "config", "", "config file (default: the nearest "+config.FileName+" or .digestbot.yml from the first PATH up to the repository root)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitError, msg: err.Error() + "; see '" + c.CommandPath() + " --help'"}

@@ -70,6 +70,9 @@ type actionRun struct {
 	inputs    map[string]string
 	workspace string
 	env       map[string]string // GITHUB_* and the like
+	// only, when set, runs only the step with this id (the test supplies
+	// $RUNNER_TEMP/digestbot itself).
+	only string
 }
 
 // actionResult holds each step's exit code and outputs, and the Action's.
@@ -107,6 +110,8 @@ func runAction(t *testing.T, a actionYAML, r actionRun) actionResult {
 				return root
 			case expr == "github.token":
 				return r.env["GITHUB_TOKEN"]
+			case expr == "github.action_ref":
+				return r.env["GITHUB_ACTION_REF"]
 			}
 			t.Fatalf("action.yml uses %s, which the test does not evaluate", expr)
 			return ""
@@ -115,6 +120,9 @@ func runAction(t *testing.T, a actionYAML, r actionRun) actionResult {
 	stepOutputs := map[string]map[string]string{}
 	res := actionResult{outputs: map[string]string{}}
 	for i, step := range a.Runs.Steps {
+		if r.only != "" && step.ID != r.only {
+			continue
+		}
 		if step.Uses != "" {
 			if !regexp.MustCompile(`^[\w.-]+/[\w.-]+@[0-9a-f]{40}$`).MatchString(step.Uses) {
 				t.Errorf("step %d uses %q: not pinned to a commit SHA", i, step.Uses)
@@ -427,6 +435,77 @@ func TestWorkflowsPinActionsAndLimitPermissions(t *testing.T) {
 			if !regexp.MustCompile(`^[\w.-]+/[\w.-]+@[0-9a-f]{40}$`).MatchString(u) {
 				t.Errorf("%s: %s is not pinned to a commit SHA", name, u)
 			}
+		}
+	}
+}
+
+// The Action writes SARIF for code scanning (sarif-file), sets its version
+// from the ref the workflow pinned, and gives the counts as outputs.
+func TestActionCheckSARIF(t *testing.T) {
+	t.Parallel()
+	needBash(t)
+	a := readAction(t)
+	w := newActionWorld(t, map[string]string{"Dockerfile": "FROM nginx:1.27\n", "app/Dockerfile": "FROM nginx:1.27@PIN\n"})
+	idx := w.reg.PushIndex(t, "library/nginx", "1.27")
+	if err := os.WriteFile(filepath.Join(w.workspace, "app/Dockerfile"), []byte("FROM nginx:1.27@"+idx.Digest+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.env["GITHUB_ACTION_REF"] = "v1.4.2"
+	res := runAction(t, a, actionRun{inputs: map[string]string{"command": "check", "sarif-file": "results/digestbot.sarif"}, workspace: w.workspace, env: w.env})
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1 (one ref needs action)\n%s", res.code, res.output)
+	}
+	b, err := os.ReadFile(filepath.Join(w.workspace, "results", "digestbot.sarif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Runs []struct {
+			Tool struct {
+				Driver struct{ Name, Version string }
+			}
+			Results []struct {
+				RuleID string
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &log); err != nil {
+		t.Fatalf("sarif-file is not JSON: %v\n%s", err, b)
+	}
+	if len(log.Runs) != 1 || log.Runs[0].Tool.Driver.Version != "v1.4.2" || len(log.Runs[0].Results) != 1 || log.Runs[0].Results[0].RuleID == "" {
+		t.Errorf("SARIF = %+v", log.Runs)
+	}
+	for k, v := range map[string]string{"exit-code": "1", "findings": "2", "unpinned": "1", "ok": "1", "needs-action": "1", "errors": "0", "sarif-file": "results/digestbot.sarif"} {
+		if res.outputs[k] != v {
+			t.Errorf("output %s = %q, want %q (all: %v)", k, res.outputs[k], v, res.outputs)
+		}
+	}
+}
+
+// fail-on-findings takes the usual boolean spellings in any case; anything
+// else is an error rather than a silent default. The step runs a stand-in
+// binary that exits 1 (something needs action).
+func TestActionFailOnFindingsSpellings(t *testing.T) {
+	t.Parallel()
+	needBash(t)
+	a := readAction(t)
+	for in, want := range map[string]int{
+		"true": 1, "TRUE": 1, "yes": 1, "Yes": 1, "on": 1, "ON": 1, "1": 1,
+		"false": 0, "False": 0, "no": 0, "NO": 0, "off": 0, "Off": 0, "0": 0,
+		"maybe": 2, "": 2, "ture": 2,
+	} {
+		runner := t.TempDir()
+		fake := filepath.Join(runner, "digestbot")
+		if err := os.WriteFile(fake, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{"RUNNER_TEMP": runner, "GITHUB_TOKEN": "t"}
+		res := runAction(t, a, actionRun{inputs: map[string]string{"command": "check", "fail-on-findings": in}, workspace: t.TempDir(), env: env, only: "run"})
+		if res.code != want {
+			t.Errorf("fail-on-findings %q: step exit %d, want %d\n%s", in, res.code, want, res.output)
+		}
+		if want == 2 && !strings.Contains(res.output, "fail-on-findings is") {
+			t.Errorf("fail-on-findings %q: no error naming the input:\n%s", in, res.output)
 		}
 	}
 }
