@@ -56,12 +56,12 @@ func TestSummarise(t *testing.T) {
 		t.Errorf("last line = %q", last)
 	}
 	for _, want := range []string{
-		"a_test.go:12: got 1, want 2",                  // a failing test's output
-		"b/b_test.go:3:2: undefined: nope",             // a build failure
-		"=== RUN   TestHang",                           // what was running at a timeout
-		"panic: test timed out after 1s",               // package output
-		"ok  \texample.com/d",                          // result lines
-		"go: downloading example.com/x",                // lines that are not JSON
+		"a_test.go:12: got 1, want 2",      // a failing test's output
+		"b/b_test.go:3:2: undefined: nope", // a build failure
+		"=== RUN   TestHang",               // what was running at a timeout
+		"panic: test timed out after 1s",   // package output
+		"ok  \texample.com/d",              // result lines
+		"go: downloading example.com/x",    // lines that are not JSON
 		"   2  DIGESTBOT_E2E_REGISTRY is not set: no real registry to test against",
 		"   1  corpus absent: open …: no such file or directory",
 	} {
