@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -70,7 +67,7 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 	case "json":
 		err = report.WriteJSON(env.Stdout, out.Findings, out.Problems)
 	case "sarif":
-		err = writeSARIF(env, sarifRoot(out.Root, opts.Paths), out.Findings)
+		err = writeSARIF(env, out)
 	default:
 		err = report.WriteText(env.Stdout, out.Findings)
 	}
@@ -83,23 +80,14 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 	return needsAttention(env, out.Attention, verdict(env, out.Findings, out.Problems))
 }
 
-// writeSARIF prints the SARIF log; columns in SARIF count UTF-16 units, so
-// the few lines needed are read from the files.
-func writeSARIF(env *Env, root string, findings []finding.Finding) error {
-	cache := map[string][][]byte{}
+// writeSARIF prints the SARIF log. Columns in SARIF count UTF-16 units,
+// so the lines are read from the bytes the run scanned (not the disk again).
+func writeSARIF(env *Env, out *plan.Outcome) error {
 	lineText := func(file string, line int) string {
-		lines, ok := cache[file]
-		if !ok {
-			b, _ := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
-			lines = bytes.Split(b, []byte("\n"))
-			cache[file] = lines
-		}
-		if line < 1 || line > len(lines) {
-			return ""
-		}
-		return string(lines[line-1])
+		text, _ := out.LineText(file, line)
+		return text
 	}
-	return report.WriteSARIF(env.Stdout, findings, version(), lineText)
+	return report.WriteSARIF(env.Stdout, out.Findings, version(), lineText)
 }
 
 // needsAttention prints what needs action without being a finding's status
@@ -143,22 +131,6 @@ func reportErrors(env *Env, findings []finding.Finding, problems []finding.Probl
 // printRefError prints one line naming the file, line, ref and what to do.
 func printRefError(env *Env, f finding.Finding) {
 	fmt.Fprintf(env.Stderr, "%s:%d: %s: %s\n", f.File, f.Line, f.Ref, f.Message)
-}
-
-// sarifRoot is the folder SARIF paths are relative to: the root the PATHs
-// share, else the single PATH, or the current folder when several are
-// given (their files are then named with their PATH prefix).
-func sarifRoot(root string, paths []string) string {
-	if root != "" {
-		return root
-	}
-	if len(paths) != 1 {
-		return "."
-	}
-	if info, err := os.Stat(paths[0]); err == nil && !info.IsDir() {
-		return filepath.Dir(paths[0])
-	}
-	return paths[0]
 }
 
 // statusCounts are check's Action outputs: one count per status, plus
