@@ -130,7 +130,7 @@ func reportErrors(env *Env, findings []finding.Finding, problems []finding.Probl
 
 // printRefError prints one line naming the file, line, ref and what to do.
 func printRefError(env *Env, f finding.Finding) {
-	fmt.Fprintf(env.Stderr, "%s:%d: %s: %s\n", f.File, f.Line, f.Ref, f.Message)
+	fmt.Fprintf(env.Stderr, "%s:%d: %s: %s\n", safeLine(f.File), f.Line, safeLine(f.Ref), safeMsg(f.Message))
 }
 
 // statusCounts are check's Action outputs: one count per status, plus

@@ -108,7 +108,7 @@ func warnImageChanges(env *Env, files []plan.FileChange, dryRun bool) {
 		for _, c := range fc.Changes {
 			if c.Status.ChangesImage() {
 				fmt.Fprintf(env.Stderr, "WARNING: %s:%d: %s %s (%s): %s — the image that runs will change; review before merging\n",
-					c.File, c.Line, verb, c.Old, c.Status, c.Message)
+					safeLine(c.File), c.Line, verb, safeLine(c.Old), c.Status, safeMsg(c.Message))
 			}
 		}
 	}

@@ -41,7 +41,7 @@ func readGitHubSettings(env *Env, needToken bool) (githubSettings, error) {
 
 func (s githubSettings) client(ctx context.Context, env *Env) (*github.Client, error) {
 	c, err := pullreq.NewClient(ctx, s.token, s.apiURL, pullreq.WithRetry(pullreq.RetryPolicy{
-		Notify: func(msg string) { fmt.Fprintln(env.Stderr, "digestbot: "+msg) },
+		Notify: func(msg string) { fmt.Fprintln(env.Stderr, "digestbot: "+safeMsg(msg)) },
 	}))
 	if err != nil {
 		return nil, usageError("%v", err)
@@ -103,7 +103,7 @@ func warnImageChangesPR(env *Env, files []plan.FileChange) {
 		for _, c := range fc.Changes {
 			if c.Status.ChangesImage() {
 				fmt.Fprintf(env.Stderr, "WARNING: %s:%d: %s (%s): %s — merging the pull request changes the image that runs; review it\n",
-					c.File, c.Line, c.Old, c.Status, c.Message)
+					safeLine(c.File), c.Line, safeLine(c.Old), c.Status, safeMsg(c.Message))
 			}
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/digestbot/digestbot/internal/safetext"
 	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/finding"
 )
@@ -80,7 +81,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintln(env.Stderr, "digestbot: "+ee.msg)
+			fmt.Fprintln(env.Stderr, "digestbot: "+safeMsg(ee.msg))
 		}
 		return ee.code
 	}
@@ -88,7 +89,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "digestbot: interrupted; files already written are complete, the rest are untouched")
 		return ExitError
 	}
-	fmt.Fprintln(env.Stderr, "digestbot: "+err.Error())
+	fmt.Fprintln(env.Stderr, "digestbot: "+safeMsg(err.Error()))
 	return ExitError
 }
 
@@ -136,6 +137,13 @@ func runError(err error) error {
 }
 
 // usageError reports bad usage with exit code 2.
+// safeLine is text from outside (a file name, a ref) made one printable
+// line that starts no workflow command and echoes no login (safetext).
+func safeLine(s string) string { return safetext.Line(safetext.Redact(s)) }
+
+// safeMsg is safeLine for a message, bounded to safetext.MaxMessage.
+func safeMsg(s string) string { return safetext.Message(safetext.Redact(s)) }
+
 func usageError(format string, args ...any) error {
 	return &exitError{code: ExitError, msg: fmt.Sprintf(format, args...)}
 }

@@ -28,11 +28,11 @@ type part struct {
 
 var parts = []part{
 	{pkg: "rewriters", allow: []string{"pkg/imgref"}, deny: append(network, commandLine...)},
-	{pkg: "pkg/scan", allow: []string{"pkg/config", "pkg/finding", "pkg/imgref", "rewriters"},
+	{pkg: "pkg/scan", allow: []string{"pkg/config", "pkg/finding", "pkg/imgref", "rewriters", "internal/safetext"},
 		deny: append(append([]string{module + "pkg/resolve", module + "pkg/diagnose", module + "pkg/plan"}, network...), commandLine...)},
 	{pkg: "pkg/resolve", allow: []string{"pkg/config", "pkg/imgref", "internal/safetext"}, deny: commandLine},
 	{pkg: "pkg/diagnose", allow: []string{"pkg/config", "pkg/imgref", "pkg/resolve", "pkg/finding", "internal/safetext"}, deny: commandLine},
-	{pkg: "pkg/finding", allow: []string{}, deny: append(network, commandLine...)},
+	{pkg: "pkg/finding", allow: []string{"internal/safetext"}, deny: append(network, commandLine...)},
 	{pkg: "pkg/report", allow: []string{"pkg/finding", "internal/safetext"}, deny: append(network, commandLine...)},
 	// safetext (escaping, redaction) is a leaf every printer may use.
 	{pkg: "internal/safetext", allow: []string{}, deny: append(network, commandLine...)},

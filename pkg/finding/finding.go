@@ -2,6 +2,7 @@ package finding
 
 import (
 	"fmt"
+	"github.com/digestbot/digestbot/internal/safetext"
 	"sort"
 )
 
@@ -59,11 +60,15 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
+// String is the problem's line for stderr: control characters escaped, no
+// workflow command, no credential, the message bounded (safetext), as
+// file names and messages may come from the scanned tree or a registry.
 func (p Problem) String() string {
+	file, msg := safetext.Line(p.File), safetext.Message(safetext.Redact(p.Message))
 	if p.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
+		return fmt.Sprintf("%s:%d: %s", file, p.Line, msg)
 	}
-	return fmt.Sprintf("%s: %s", p.File, p.Message)
+	return fmt.Sprintf("%s: %s", file, msg)
 }
 
 // Change is one reference that fix rewrites.

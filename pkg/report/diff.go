@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // contextLines is how many unchanged lines surround each hunk, as in git.
@@ -18,7 +19,8 @@ func WriteDiff(w io.Writer, path string, old, new []byte) error {
 	}
 	a, b := splitLines(old), splitLines(new)
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "diff --git a/%s b/%s\n--- a/%s\n+++ b/%s\n", path, path, path, path)
+	a0, b0 := gitQuote("a/"+path), gitQuote("b/"+path)
+	fmt.Fprintf(&buf, "diff --git %s %s\n--- %s\n+++ %s\n", a0, b0, a0, b0)
 	if len(a) != len(b) {
 		writeHunk(&buf, a, b, 0, len(a), 0, len(b))
 		_, err := w.Write(buf.Bytes())
@@ -100,4 +102,56 @@ func splitLines(b []byte) [][]byte {
 		b = b[i+1:]
 	}
 	return out
+}
+
+// gitQuote writes a diff path as git does (quote_c_style, core.quotePath
+// on): unchanged when it holds only printable ASCII other than '"' and
+// '\\'; otherwise in double quotes with C escapes (\t, \n, \", \\) and
+// octal for other control bytes and bytes of 0x80 and above. A path with a
+// tab or a newline then still applies with git apply, and cannot forge
+// diff headers.
+func gitQuote(p string) string {
+	need := false
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return p
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch c {
+		case '\a':
+			b.WriteString(`\a`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\v':
+			b.WriteString(`\v`)
+		case '\f':
+			b.WriteString(`\f`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		default:
+			if c < 0x20 || c >= 0x7f {
+				fmt.Fprintf(&b, "\\%03o", c)
+			} else {
+				b.WriteByte(c)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }

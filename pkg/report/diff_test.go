@@ -81,3 +81,58 @@ func TestWriteDiffApplies(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteDiffQuotesPaths: file names with a tab, a newline, a quote, a
+// backslash or non-ASCII bytes are C-quoted as git quotes them, so the
+// patch applies with git apply and a name cannot forge a diff header.
+func TestWriteDiffQuotesPaths(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	for _, name := range []string{"a\tb/Dockerfile", "x\n+++ b/evil/Dockerfile", `q"uote\Dockerfile`, "caf\u00e9/Dockerfile", "plain dir/Dockerfile"} {
+		t.Run(strings.ReplaceAll(name, "/", "_"), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("FROM a\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := WriteDiff(&buf, name, []byte("FROM a\n"), []byte("FROM a@1\n")); err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(buf.String(), "\n"); n != 6 {
+				t.Errorf("diff has %d lines, want 6 (a name broke a header):\n%s", n, buf.String())
+			}
+			cmd := exec.Command("git", "apply", "-")
+			cmd.Dir = dir
+			cmd.Stdin = bytes.NewReader(buf.Bytes())
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("git apply: %v\n%s\n%s", err, out, buf.String())
+			}
+			if got, _ := os.ReadFile(p); string(got) != "FROM a@1\n" {
+				t.Errorf("after git apply: %q", got)
+			}
+		})
+	}
+}
+
+func TestGitQuote(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"a/Dockerfile":  "a/Dockerfile",
+		"a/x\ty":        `"a/x\ty"`,
+		"a/x\ny":        `"a/x\ny"`,
+		`a/q"\`:         `"a/q\"\\"`,
+		"a/caf\u00e9":   `"a/caf\303\251"`,
+		"a/esc\x1b[31m": `"a/esc\033[31m"`,
+	} {
+		if got := gitQuote(in); got != want {
+			t.Errorf("gitQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -9,17 +9,32 @@ import (
 	"io"
 	"strings"
 
+	"github.com/digestbot/digestbot/internal/safetext"
 	"github.com/digestbot/digestbot/pkg/finding"
 )
+
+// Printable returns f as every output shows it: a ref written with a login
+// (user:pass@host/…) and any credential in the message redacted, the
+// message bounded to safetext.MaxMessage. Text output escapes control
+// characters on top; JSON and SARIF encoders escape them themselves.
+func Printable(f finding.Finding) finding.Finding {
+	f.Ref = safetext.Redact(f.Ref)
+	f.Message = safetext.Clip(safetext.Redact(f.Message), safetext.MaxMessage)
+	return f
+}
 
 // WriteJSON prints {"findings": [...]} (with "errors" when there are any).
 func WriteJSON(w io.Writer, fs []finding.Finding, problems []finding.Problem) error {
 	out := struct {
 		Findings []finding.Finding `json:"findings"`
 		Errors   []finding.Problem `json:"errors,omitempty"`
-	}{Findings: fs, Errors: problems}
-	if out.Findings == nil {
-		out.Findings = []finding.Finding{}
+	}{Findings: make([]finding.Finding, 0, len(fs))}
+	for _, f := range fs {
+		out.Findings = append(out.Findings, Printable(f))
+	}
+	for _, p := range problems {
+		p.Message = safetext.Clip(safetext.Redact(p.Message), safetext.MaxMessage)
+		out.Errors = append(out.Errors, p)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -38,9 +53,10 @@ func WriteText(w io.Writer, fs []finding.Finding) error {
 	}
 	var b strings.Builder
 	for _, f := range fs {
-		fmt.Fprintf(&b, "%s:%d:%d  %-*s  %s", f.File, f.Line, f.Column, width, f.Status, f.Ref)
+		f = Printable(f)
+		fmt.Fprintf(&b, "%s:%d:%d  %-*s  %s", safetext.Line(f.File), f.Line, f.Column, width, f.Status, safetext.Line(f.Ref))
 		if f.Message != "" {
-			fmt.Fprintf(&b, "  %s", f.Message)
+			fmt.Fprintf(&b, "  %s", safetext.Line(f.Message))
 		}
 		b.WriteByte('\n')
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -88,6 +89,8 @@ func WriteSARIF(w io.Writer, findings []finding.Finding, toolVersion string, lin
 			continue // ok, pinned and skipped refs need no attention
 		}
 		r := sarifRules[i]
+		refLen := len(f.Ref)
+		f = Printable(f)
 		text := f.Ref + ": " + r.Short
 		if f.Message != "" {
 			text = f.Ref + ": " + f.Message
@@ -95,14 +98,14 @@ func WriteSARIF(w io.Writer, findings []finding.Finding, toolVersion string, lin
 		if f.Resolved != nil && f.Status != finding.Error {
 			text += " (current digest: " + *f.Resolved + ")"
 		}
-		start, end := f.Column, f.Column+len(f.Ref)
+		start, end := f.Column, f.Column+refLen
 		if lineText != nil {
 			if line := lineText(f.File, f.Line); len(line) >= end-1 {
 				start, end = utf16Col(line, start-1)+1, utf16Col(line, end-1)+1
 			}
 		}
 		var loc location
-		loc.PhysicalLocation.ArtifactLocation.URI = f.File
+		loc.PhysicalLocation.ArtifactLocation.URI = uriPath(f.File)
 		loc.PhysicalLocation.ArtifactLocation.URIBaseID = "%SRCROOT%"
 		loc.PhysicalLocation.Region = region{StartLine: f.Line, StartColumn: start, EndColumn: end}
 		sum := sha256.Sum256([]byte(f.File + "\x00" + f.Ref + "\x00" + string(f.Status)))
@@ -145,4 +148,25 @@ func utf16Col(line string, off int) int {
 		i += size
 	}
 	return n
+}
+
+// uriPath percent-encodes a relative '/'-separated path for a SARIF
+// artifact URI (RFC 3986): every byte but unreserved characters and '/'
+// is written %XX, so a space, '#', '?', '%' or ':' in a file name cannot
+// change what the URI points to.
+func uriPath(p string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '_', c == '~', c == '/':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	return b.String()
 }

@@ -128,3 +128,19 @@ func TestSARIFSchemaRejects(t *testing.T) {
 		t.Error("an invalid SARIF log passed the schema")
 	}
 }
+
+func TestSARIFURIEncoded(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"deploy/app.yaml":        "deploy/app.yaml",
+		"a b/Dockerfile":         "a%20b/Dockerfile",
+		"x#y?z%/Dockerfile":      "x%23y%3Fz%25/Dockerfile",
+		"c:/Dockerfile":          "c%3A/Dockerfile",
+		"caf\u00e9/x\ny":         "caf%C3%A9/x%0Ay",
+		"../../etc/passwd/../..": "../../etc/passwd/../..",
+	} {
+		if got := uriPath(in); got != want {
+			t.Errorf("uriPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
