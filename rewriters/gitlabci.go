@@ -13,8 +13,17 @@ package rewriters
 //     wherever it is used), so a hidden key holding an image string or a
 //     service list is found through its users. A !reference whose target
 //     is in another file is not followed (that file is read on its own).
-//   - Values holding $VAR, ${VAR} or $[[ inputs ]] are skipped: GitLab
-//     expands them at run time from variables this file may not define.
+//   - Variables: an image holding $VAR or ${VAR} whose variables all have
+//     one value in this file (the job's variables:, then the top-level
+//     ones; not set by parallel: matrix) is a real ref. When the whole
+//     image is one variable, the ref is that variable's value, pinned
+//     there (as a Dockerfile ARG default); otherwise it is a composed ref
+//     (Expanded, Note naming the values) pinned only where a literal
+//     @sha256:… follows the variables. Any variable the file does not give
+//     (GitLab's predefined $CI_…, project, group or pipeline variables)
+//     and $[[ inputs ]] make the ref skipped. A job's variables reached
+//     through extends: are not merged in (the hidden job's own image sees
+//     them when it is read).
 //   - include: local: (a string include that is not a URL, and the local
 //     includes of trigger: child pipelines) are followed through
 //     File.Follow, globs (*, **) expanded against File.Tree. project:,
@@ -22,12 +31,14 @@ package rewriters
 //     component's name@version is not an image.
 
 import (
+	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/digestbot/digestbot/pkg/imgref"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -72,6 +83,12 @@ func (gitlabFormat) Find(f *File) ([]Ref, error) {
 			w.roots = append(w.roots, root)
 		}
 	}
+	w.topVars = map[string]gitlabVar{}
+	for _, root := range w.roots {
+		if v, ok := yamlLookup(root, "variables"); ok {
+			gitlabVars(v, "variables", w.topVars)
+		}
+	}
 	for _, root := range w.roots {
 		w.walkRoot(root)
 	}
@@ -89,6 +106,17 @@ type gitlabWalker struct {
 	refs     []Ref
 	follow   []string
 	followed map[string]bool
+
+	// Variables in scope: the job's own (jobVars, with the names its
+	// parallel: matrix sets in matrixVars) over the file's top-level ones.
+	topVars, jobVars map[string]gitlabVar
+	matrixVars       map[string]bool
+}
+
+// gitlabVar is a variable the file defines: its value node and where.
+type gitlabVar struct {
+	node *yaml.Node
+	ctx  string // "variables.IMAGE", "build.variables.IMAGE"
 }
 
 func (w *gitlabWalker) walkRoot(root *yaml.Node) {
@@ -120,6 +148,22 @@ func (w *gitlabWalker) job(v *yaml.Node, name string) {
 	m := yamlResolve(v)
 	if m == nil || m.Kind != yaml.MappingNode {
 		return
+	}
+	w.jobVars, w.matrixVars = map[string]gitlabVar{}, map[string]bool{}
+	defer func() { w.jobVars, w.matrixVars = nil, nil }()
+	if vars, ok := yamlLookup(m, "variables"); ok {
+		gitlabVars(vars, name+".variables", w.jobVars)
+	}
+	if par, ok := yamlLookup(m, "parallel"); ok && par != nil && par.Kind == yaml.MappingNode {
+		if mx, ok := yamlLookup(par, "matrix"); ok && mx != nil && mx.Kind == yaml.SequenceNode {
+			for _, e := range mx.Content {
+				if e = yamlResolve(e); e != nil && e.Kind == yaml.MappingNode {
+					for i := 0; i < len(e.Content); i += 2 {
+						w.matrixVars[e.Content[i].Value] = true
+					}
+				}
+			}
+		}
 	}
 	if img, ok := yamlLookup(m, "image"); ok {
 		w.image(img, name+".image")
@@ -232,7 +276,45 @@ func (w *gitlabWalker) derefCtx(n *yaml.Node, ctx string, depth int) (*yaml.Node
 	return nil, ctx
 }
 
-var gitlabVarRe = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
+// gitlabVarRe finds variable uses: $VAR or ${VAR}.
+var gitlabVarRe = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
+
+// gitlabVars adds the variables of a variables: mapping: a string value,
+// or a map's value: (top-level variables may carry a description).
+func gitlabVars(v *yaml.Node, ctx string, into map[string]gitlabVar) {
+	v = yamlResolve(v)
+	if v == nil || v.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, val := v.Content[i], yamlResolve(v.Content[i+1])
+		if k.Kind != yaml.ScalarNode || yamlMergeKey(k) || val == nil {
+			continue
+		}
+		if val.Kind == yaml.MappingNode {
+			if vv, ok := yamlLookup(val, "value"); ok {
+				val = vv
+			}
+		}
+		into[k.Value] = gitlabVar{node: val, ctx: ctx + "." + k.Value}
+	}
+}
+
+// lookupVar returns a variable's value when the file gives exactly one:
+// a plain string with no variables of its own, not set by a matrix.
+func (w *gitlabWalker) lookupVar(name string) (gitlabVar, bool) {
+	if w.matrixVars[name] {
+		return gitlabVar{}, false
+	}
+	v, ok := w.jobVars[name]
+	if !ok {
+		v, ok = w.topVars[name]
+	}
+	if !ok || v.node == nil || v.node.Kind != yaml.ScalarNode || v.node.Tag != "!!str" || v.node.Value == "" || strings.Contains(v.node.Value, "$") {
+		return gitlabVar{}, false
+	}
+	return v, true
+}
 
 func (w *gitlabWalker) add(n *yaml.Node, ctx string) {
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" || n.Value == "" || w.reported[n] {
@@ -247,13 +329,8 @@ func (w *gitlabWalker) add(n *yaml.Node, ctx string) {
 	case strings.Contains(v, "$[["):
 		r.Skip = skipGitLabInput
 	case strings.Contains(v, "$"):
-		r.Skip = skipGitLabVariable
-		if m := gitlabVarRe.FindAllStringSubmatch(v, -1); len(m) > 0 {
-			names := make([]string, 0, len(m))
-			for _, x := range m {
-				names = append(names, "$"+x[1])
-			}
-			r.Skip += " (" + strings.Join(names, ", ") + ")"
+		if w.variableRef(&r, n, ctx) {
+			return
 		}
 	case strings.Contains(v, "{{"):
 		r.Skip = skipYAMLTemplateVal
@@ -261,10 +338,114 @@ func (w *gitlabWalker) add(n *yaml.Node, ctx string) {
 	if r.Span.Start == r.Span.End && r.Skip == "" {
 		r.Skip = skipYAMLNotLocated
 	}
-	if r.Skip == "" {
+	if r.Skip == "" && r.pin == nil {
 		r.pin = spanPin(r.Span, string(w.ys.src[r.Span.Start:r.Span.End]))
 	}
 	w.refs = append(w.refs, r)
+}
+
+// variableRef handles an image value holding variables. When the file
+// gives every variable one value, the image is a real ref: a value that
+// is one variable is the ref written at the variable's value (pinned there,
+// as a Dockerfile ARG default); otherwise it is a composed ref, pinned only
+// where a literal @digest follows the variables. Any variable the file does
+// not give (GitLab's predefined $CI_…, project or pipeline variables, a
+// matrix) makes it skipped. It reports whether it added the ref itself.
+func (w *gitlabWalker) variableRef(r *Ref, n *yaml.Node, ctx string) bool {
+	v := n.Value
+	uses := gitlabVarRe.FindAllStringSubmatchIndex(v, -1)
+	var unknown, notes []string
+	vals := map[string]gitlabVar{}
+	for _, u := range uses {
+		name := gitlabVarName(v, u)
+		gv, ok := w.lookupVar(name)
+		if !ok {
+			unknown = append(unknown, "$"+name)
+			continue
+		}
+		if _, seen := vals[name]; !seen {
+			notes = append(notes, name+"="+gv.node.Value+" ("+gv.ctx+")")
+		}
+		vals[name] = gv
+	}
+	if len(unknown) > 0 || len(uses) == 0 || strings.Contains(v, "$$") {
+		r.Skip = skipGitLabVariable
+		if len(unknown) > 0 {
+			r.Skip += " (" + strings.Join(unknown, ", ") + ")"
+		}
+		return false
+	}
+	// Expand.
+	var b strings.Builder
+	last := 0
+	for _, u := range uses {
+		b.WriteString(v[last:u[0]])
+		b.WriteString(vals[gitlabVarName(v, u)].node.Value)
+		last = u[1]
+	}
+	b.WriteString(v[last:])
+	exp := b.String()
+	if _, err := imgref.Parse(exp); err != nil {
+		r.Skip = fmt.Sprintf("composed from variables (%s) into %q, not an image reference", strings.Join(notes, ", "), clip(exp, 80))
+		return false
+	}
+	if len(uses) == 1 && uses[0][0] == 0 && uses[0][1] == len(v) {
+		// The whole image is one variable: the ref is its value.
+		gv := vals[gitlabVarName(v, uses[0])]
+		if w.reported[gv.node] {
+			return true
+		}
+		w.reported[gv.node] = true
+		loc := w.ys.locate(gv.node)
+		name := gitlabVarName(v, uses[0])
+		vr := Ref{Span: loc.span, Context: gv.ctx + " (" + ctx + ")", Skip: loc.skip}
+		switch {
+		case vr.Skip != "":
+		case !gitlabOnlyWholeUses(w.ys.src, name):
+			vr.pin = cannotPin(fmt.Sprintf("$%s is also used inside other values of this file; pinning it would change those too: give the image a variable of its own", name))
+		default:
+			vr.pin = spanPin(loc.span, string(w.ys.src[loc.span.Start:loc.span.End]))
+		}
+		w.refs = append(w.refs, vr)
+		return true
+	}
+	r.Composed, r.Expanded = true, exp
+	r.Note = "variables: " + strings.Join(notes, ", ")
+	at := strings.LastIndexByte(v, '@')
+	if at >= 0 && !strings.Contains(v[at:], "$") && r.Span.End-r.Span.Start == len(v) {
+		// A literal digest after the variables is the digest's own home.
+		span := Span{r.Span.Start + at + 1, r.Span.End}
+		r.pin = func(digest string) ([]Edit, error) { return []Edit{{Span: span, New: digest}}, nil }
+	} else {
+		r.pin = cannotPin(fmt.Sprintf("%s is composed from variables (%s); write the whole image in one variable (IMAGE: repo:tag, image: $IMAGE) or append a literal @sha256:… so fix has a place to write the digest", ctx, strings.Join(notes, ", ")))
+	}
+	return false
+}
+
+// gitlabOnlyWholeUses reports whether every use of variable name in src is
+// a whole YAML value ("key: $NAME", "- ${NAME}", quoted or not), so that a
+// digest written into its value lands only where whole images go.
+func gitlabOnlyWholeUses(src []byte, name string) bool {
+	use := regexp.MustCompile(`\$(?:\{` + regexp.QuoteMeta(name) + `\}|` + regexp.QuoteMeta(name) + `\b)`)
+	whole := regexp.MustCompile(`^[ \t]*(?:-[ \t]+)*(?:[^\s#:'"][^:#]*:[ \t]+)?(["']?)\$(?:\{` + regexp.QuoteMeta(name) + `\}|` + regexp.QuoteMeta(name) + `)(["']?)[ \t]*(?:#.*)?$`)
+	for _, line := range strings.Split(string(src), "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		n := len(use.FindAllStringIndex(line, -1))
+		if n == 0 {
+			continue
+		}
+		if m := whole.FindStringSubmatch(line); n > 1 || m == nil || m[1] != m[2] {
+			return false
+		}
+	}
+	return true
+}
+
+func gitlabVarName(v string, u []int) string {
+	if u[2] >= 0 {
+		return v[u[2]:u[3]]
+	}
+	return v[u[4]:u[5]]
 }
 
 // includes follows local includes: a string that is not a URL, local:
