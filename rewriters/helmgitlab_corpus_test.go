@@ -194,3 +194,37 @@ func TestCorpusNextHelmGitLab(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkHelmFindLargeValues reads kube-prometheus-stack's 208 KB
+// values.yaml (10 image maps) beside a Chart.yaml.
+func BenchmarkHelmFindLargeValues(b *testing.B) {
+	src, err := os.ReadFile(filepath.Join(corpusNextDir, "prometheus-community__helm-charts", "charts", "kube-prometheus-stack", "values.yaml"))
+	if err != nil {
+		b.Skipf("corpus-next not available: %v", err)
+	}
+	tree := fstest.MapFS{"c/Chart.yaml": {Data: []byte("apiVersion: v2\nname: c\nversion: 1.0.0\nappVersion: 1.0.0\n")}}
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		refs, err := helmFormat{}.Find(&File{Path: "c/values.yaml", Src: src, Tree: tree})
+		if err != nil || len(refs) != 10 {
+			b.Fatalf("%d refs, %v", len(refs), err)
+		}
+	}
+}
+
+// BenchmarkGitLabFindIncluded reads CMake's 24 KB .gitlab/os-linux.yml.
+func BenchmarkGitLabFindIncluded(b *testing.B) {
+	src, err := os.ReadFile(filepath.Join(corpusNextDir, "Kitware__CMake", ".gitlab", "os-linux.yml"))
+	if err != nil {
+		b.Skipf("corpus-next not available: %v", err)
+	}
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		refs, err := gitlabFormat{}.Find(&File{Path: ".gitlab/os-linux.yml", Src: src})
+		if err != nil || len(refs) != 22 {
+			b.Fatalf("%d refs, %v", len(refs), err)
+		}
+	}
+}
