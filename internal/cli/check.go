@@ -107,7 +107,7 @@ func verdict(env *Env, findings []finding.Finding, problems []finding.Problem) e
 		return errReported
 	}
 	for _, f := range findings {
-		if f.Status.NeedsAction() {
+		if f.Actionable() {
 			return errFindings
 		}
 	}
@@ -140,7 +140,7 @@ func statusCounts(findings []finding.Finding, problems int) map[string]string {
 	action := 0
 	for _, f := range findings {
 		counts[f.Status]++
-		if f.Status.NeedsAction() {
+		if f.Actionable() {
 			action++
 		}
 	}

@@ -352,43 +352,45 @@ func (d *Diagnoser) configBlob(ctx context.Context, repo ref.Ref, dig string) (*
 
 // DescribeDigest explains a digest-only pin (no tag to refresh): the tag
 // that points to it now when the bounded search finds one, or why pulls
-// fail. It returns "" to keep the plan's default message. Only the key's
-// registry and repository are read.
-func (d *Diagnoser) DescribeDigest(ctx context.Context, k resolve.Key, dig string) string {
+// fail. The status is digest-only, or missing / image-id when pulls fail
+// (anything that fails a pull needs action, tag or no tag). An empty
+// Message keeps the plan's default. Only the key's registry and
+// repository are read.
+func (d *Diagnoser) DescribeDigest(ctx context.Context, k resolve.Key, dig string) Diagnosis {
 	d.stats.diagnoses.Add(1)
 	registry, repository := k.Registry, k.Repository
 	n := names{registry: registry, repository: repository}
 	repo, err := repoRef(registry, repository)
 	if err != nil || d.client() == nil || !imgref.ValidDigest(dig) {
-		return ""
+		return Diagnosis{Status: finding.DigestOnly}
 	}
 	d.prepare(ctx, registry)
 	_, err = d.headManifest(ctx, repo, dig)
 	if err != nil {
 		cfg, what := d.configBlob(ctx, repo, dig)
 		if cfg != nil {
-			return fmt.Sprintf("digest only: %s is the image ID of a %s image (its config digest, what `docker images` shows as IMAGE ID), not a manifest digest: pulls fail", short(dig), cfg.platform())
+			return Diagnosis{Status: finding.ImageID, Message: fmt.Sprintf("digest only: %s is the image ID of a %s image (its config digest, what `docker images` shows as IMAGE ID), not a manifest digest: pulls fail", short(dig), cfg.platform())}
 		}
 		if !notFound(err) {
-			return ""
+			return Diagnosis{Status: finding.DigestOnly}
 		}
 		msg := fmt.Sprintf("digest only: %s does not exist in %s: pulls fail", short(dig), n.image())
 		if what != "" {
 			msg += " (" + what + ")"
 		}
-		return msg
+		return Diagnosis{Status: finding.Missing, Message: msg}
 	}
 	ev := d.readEvidence(ctx, repo, dig)
 	sr := d.search(ctx, repo, "", dig, ev.candidates())
 	if sr.found != "" {
 		algo, _, _ := strings.Cut(dig, ":")
-		return fmt.Sprintf("digest only: %s points to this digest now; add the tag (%s@%s:…) so digestbot can keep it fresh", n.refTag(sr.found), n.refTag(sr.found), algo)
+		return Diagnosis{Status: finding.DigestOnly, Message: fmt.Sprintf("digest only: %s points to this digest now; add the tag (%s@%s:…) so digestbot can keep it fresh", n.refTag(sr.found), n.refTag(sr.found), algo)}
 	}
 	msg := "digest only: no tag to refresh"
 	if ev.version != "" {
 		msg += fmt.Sprintf(" (the image says version %s)", ev.version)
 	}
-	return msg + "; " + sr.note("tag")
+	return Diagnosis{Status: finding.DigestOnly, Message: msg + "; " + sr.note("tag")}
 }
 
 // childFor finds the current child for a platform.

@@ -378,16 +378,16 @@ func TestDescribeDigest(t *testing.T) {
 		e := newEnv(t, reg, nil)
 		ctx := context.Background()
 		h := reg.Host()
-		if got, w := e.d.DescribeDigest(ctx, resolve.Key{Registry: h, Repository: "library/node"}, cur.Digest), "digest only: "+e.name("library/node:20")+" points to this digest now; add the tag ("+e.name("library/node:20")+"@sha256:…)"; !strings.HasPrefix(got, w) {
+		if got, w := e.d.DescribeDigest(ctx, resolve.Key{Registry: h, Repository: "library/node"}, cur.Digest).Message, "digest only: "+e.name("library/node:20")+" points to this digest now; add the tag ("+e.name("library/node:20")+"@sha256:…)"; !strings.HasPrefix(got, w) {
 			t.Errorf("got %q, want %q…", got, w)
 		}
-		if got, w := e.d.DescribeDigest(ctx, resolve.Key{Registry: h, Repository: "library/node"}, old.Digest), "digest only: no tag to refresh; no tag among the 2 searched points to it"; got != w {
+		if got, w := e.d.DescribeDigest(ctx, resolve.Key{Registry: h, Repository: "library/node"}, old.Digest).Message, "digest only: no tag to refresh; no tag among the 2 searched points to it"; got != w {
 			t.Errorf("got %q, want %q", got, w)
 		}
-		if got := e.d.DescribeDigest(ctx, resolve.Key{Registry: h, Repository: "library/node"}, "sha256:"+strings.Repeat("3", 64)); !strings.Contains(got, "does not exist in "+h+"/library/node: pulls fail") {
+		if got := e.d.DescribeDigest(ctx, resolve.Key{Registry: h, Repository: "library/node"}, "sha256:"+strings.Repeat("3", 64)); got.Status != finding.Missing || !strings.Contains(got.Message, "does not exist in "+h+"/library/node: pulls fail") {
 			t.Errorf("got %q", got)
 		}
-		if got := e.d.DescribeDigest(ctx, resolve.Key{Registry: h, Repository: "library/node"}, cur.Children[0].ConfigDigest); !strings.Contains(got, "is the image ID of a linux/amd64 image") {
+		if got := e.d.DescribeDigest(ctx, resolve.Key{Registry: h, Repository: "library/node"}, cur.Children[0].ConfigDigest); got.Status != finding.ImageID || !strings.Contains(got.Message, "is the image ID of a linux/amd64 image") {
 			t.Errorf("got %q", got)
 		}
 	})

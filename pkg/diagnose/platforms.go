@@ -106,6 +106,9 @@ func (d *Diagnoser) CheckPlatforms(ctx context.Context, findings []finding.Findi
 		} else {
 			f.Message += "; " + note
 		}
+		// The status stays (it is about the pin); the finding itself says
+		// it needs action, so JSON and the exit code agree.
+		f.NeedsAction = true
 		if !reported[tk] {
 			reported[tk] = true
 			gaps = append(gaps, finding.Problem{File: f.File, Line: f.Line,

@@ -20,6 +20,25 @@ type Finding struct {
 	Status   Status  `json:"status"`
 	Resolved *string `json:"resolved"`
 	Message  string  `json:"message"`
+	// NeedsAction says that this reference needs action: its status does
+	// (unpinned, stale, …), or something the status cannot say does (a
+	// tag whose index lacks a required platform keeps status ok). check
+	// exits 1 exactly when a finding says so.
+	NeedsAction bool `json:"needs_action,omitempty"`
+}
+
+// Actionable reports whether the finding needs action, by its status or
+// by its NeedsAction mark.
+func (f Finding) Actionable() bool { return f.NeedsAction || f.Status.NeedsAction() }
+
+// MarkActions sets NeedsAction on every finding whose status needs action,
+// so the JSON says it without a reader knowing the status table.
+func MarkActions(fs []Finding) {
+	for i := range fs {
+		if fs[i].Status.NeedsAction() {
+			fs[i].NeedsAction = true
+		}
+	}
 }
 
 // Str returns a pointer to s, or nil when s is empty: JSON null for absent.

@@ -26,9 +26,9 @@ type Resolver interface {
 // *diagnose.Diagnoser is the real one.
 type Diagnoser interface {
 	Diagnose(ctx context.Context, key resolve.Key, current resolve.Result, pinned string) diagnose.Diagnosis
-	// DescribeDigest explains a digest-only pin; "" keeps the default
-	// message.
-	DescribeDigest(ctx context.Context, repo resolve.Key, digest string) string
+	// DescribeDigest explains a digest-only pin: digest-only, or missing /
+	// image-id when pulls fail; an empty message keeps the default.
+	DescribeDigest(ctx context.Context, repo resolve.Key, digest string) diagnose.Diagnosis
 }
 
 var _ Diagnoser = (*diagnose.Diagnoser)(nil)
@@ -92,7 +92,7 @@ func Decide(ctx context.Context, files []*scan.File, opts DecideOptions) (*Outco
 		return nil, err
 	}
 	d := diagnoses{diagnoser: opts.Diagnoser, results: results,
-		differ: map[pair]diagnose.Diagnosis{}, only: map[pair]string{}}
+		differ: map[pair]diagnose.Diagnosis{}, only: map[pair]diagnose.Diagnosis{}}
 	d.run(ctx, all)
 
 	out := &Outcome{Config: opts.Config, sources: map[string][]byte{}}
@@ -173,7 +173,7 @@ type diagnoses struct {
 	diagnoser Diagnoser
 	results   map[resolve.Key]resolve.Result
 	differ    map[pair]diagnose.Diagnosis
-	only      map[pair]string
+	only      map[pair]diagnose.Diagnosis
 }
 
 // diagnoseConcurrency bounds the diagnoses in flight at once.
@@ -209,9 +209,9 @@ func (d *diagnoses) run(ctx context.Context, all [][]*item) {
 				}
 				queued[key] = true
 				start(func() {
-					msg := d.diagnoser.DescribeDigest(ctx, key.k, p.Digest)
+					dg := d.diagnoser.DescribeDigest(ctx, key.k, p.Digest)
 					mu.Lock()
-					d.only[key] = msg
+					d.only[key] = dg
 					mu.Unlock()
 				})
 				continue
@@ -247,11 +247,21 @@ func (d *diagnoses) verdict(ctx context.Context, it *item) (finding.Finding, str
 		fd.Status, fd.Message = finding.Skipped, it.skip
 		return fd, ""
 	case it.digestOnly():
+		// Anything that fails a pull needs action, tag or no tag: a
+		// digest-only pin that does not exist is missing (fix cannot
+		// choose a digest for it: there is no tag to follow).
 		fd.Status = finding.DigestOnly
 		fd.Message = "digest only: no tag to refresh"
-		if d.diagnoser != nil {
-			if msg := d.only[pair{resolve.RepoKey(p), p.Digest}]; msg != "" {
-				fd.Message = msg
+		if !imgref.ValidDigest(p.Digest) {
+			fd.Status = finding.Missing
+			fd.Message = fmt.Sprintf("digest only: %s is malformed and cannot exist in any registry; pulls fail", p.Digest)
+		} else if d.diagnoser != nil {
+			dg := d.only[pair{resolve.RepoKey(p), p.Digest}]
+			if dg.Status != "" {
+				fd.Status = dg.Status
+			}
+			if dg.Message != "" {
+				fd.Message = dg.Message
 			}
 		}
 		return fd, ""

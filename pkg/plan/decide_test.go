@@ -126,7 +126,9 @@ func TestRun(t *testing.T) {
 
 type fakeDiagnoser struct{ calls int }
 
-func (d *fakeDiagnoser) DescribeDigest(context.Context, resolve.Key, string) string { return "" }
+func (d *fakeDiagnoser) DescribeDigest(context.Context, resolve.Key, string) diagnose.Diagnosis {
+	return diagnose.Diagnosis{}
+}
 
 func (d *fakeDiagnoser) Diagnose(_ context.Context, k resolve.Key, cur resolve.Result, pinned string) diagnose.Diagnosis {
 	d.calls++
@@ -154,7 +156,9 @@ func TestRunDiagnoserOncePerPair(t *testing.T) {
 // scriptedDiagnoser answers per pinned digest.
 type scriptedDiagnoser map[string]diagnose.Diagnosis
 
-func (s scriptedDiagnoser) DescribeDigest(context.Context, resolve.Key, string) string { return "" }
+func (s scriptedDiagnoser) DescribeDigest(context.Context, resolve.Key, string) diagnose.Diagnosis {
+	return diagnose.Diagnosis{}
+}
 
 func (s scriptedDiagnoser) Diagnose(_ context.Context, _ resolve.Key, _ resolve.Result, pinned string) diagnose.Diagnosis {
 	return s[pinned]
@@ -225,9 +229,9 @@ func (s *slowDiagnoser) Diagnose(_ context.Context, k resolve.Key, _ resolve.Res
 	return diagnose.Diagnosis{Status: finding.Stale, Message: "moved on"}
 }
 
-func (s *slowDiagnoser) DescribeDigest(_ context.Context, k resolve.Key, d string) string {
+func (s *slowDiagnoser) DescribeDigest(_ context.Context, k resolve.Key, d string) diagnose.Diagnosis {
 	s.enter(k.Registry + "/" + k.Repository + "@" + d)
-	return "digest only: described"
+	return diagnose.Diagnosis{Status: finding.DigestOnly, Message: "digest only: described"}
 }
 
 // TestRunDiagnosesConcurrently: pins that differ are diagnosed

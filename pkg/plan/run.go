@@ -179,7 +179,9 @@ func Scan(ctx context.Context, opts Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Outcome{Findings: Offline(s.Files, s.Config), Problems: s.Problems, Config: s.Config, Root: s.Root}, nil
+	fs := Offline(s.Files, s.Config)
+	finding.MarkActions(fs)
+	return &Outcome{Findings: fs, Problems: s.Problems, Config: s.Config, Root: s.Root}, nil
 }
 
 // Run is the whole run for check, fix, pr and comment: scan, resolve each
@@ -245,6 +247,7 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	}
 	out.Problems = append(s.Problems, out.Problems...)
 	out.Root = s.Root
+	finding.MarkActions(out.Findings)
 	out.inRepo(prefix)
 	return out, nil
 }
