@@ -212,11 +212,10 @@ func helmImageish(key string) bool { return strings.Contains(strings.ToLower(key
 // imageMap reports whether m is an image map (then its children are not
 // walked) and adds its refs.
 func (w *helmWalker) imageMap(m *yaml.Node, ctx, parentKey string) bool {
-	_, tagVal, hasTag := helmScalar(m, "tag")
+	_, _, hasTag := helmScalar(m, "tag")
 	repoNode, repo, hasRepo := helmScalar(m, "repository")
 	nameNode, name, hasName := helmScalar(m, "name")
 	imgNode, img, hasImg := helmScalar(m, "image")
-	_ = tagVal
 	repoKey := ""
 	switch {
 	case hasRepo && repo != "":
@@ -384,6 +383,9 @@ func (w *helmWalker) fillImageRef(r *Ref, ctx string, chart *helmChart, chartWhy
 	inlineDigest := ""
 	if i := strings.IndexByte(tag, '@'); i >= 0 {
 		tagText, tagExp, inlineDigest = tag[:i], tag[:i], tag[i+1:]
+		if p.suffix != "" {
+			inlineDigest = "" // the tag's digest is the main image's, not this one's
+		}
 	}
 	if tagV != nil && tagV.Kind == yaml.ScalarNode && (tagV.Tag == "!!float" || tagV.Tag == "!!int") {
 		notes = append(notes, fmt.Sprintf("the tag %s is a YAML number: Helm may print it differently (1.10 as 1.1, 20240101 as 2.0240101e+07); quote it", tag))
