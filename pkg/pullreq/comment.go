@@ -8,7 +8,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
+	"github.com/digestbot/digestbot/internal/safetext"
 	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/google/go-github/v75/github"
 )
@@ -36,6 +39,13 @@ type CommentOptions struct {
 	// StepSummaryPath is $GITHUB_STEP_SUMMARY, appended to when the token
 	// cannot write.
 	StepSummaryPath string
+	// Timeout bounds all of Comment's API work (0: DefaultPhaseTimeout).
+	Timeout time.Duration
+	// Self is the login the token acts as, whose comments digestbot adopts
+	// and edits; "" means ask GitHub (GET /user), and when that is not
+	// allowed (the Actions token may not read /user), github-actions[bot],
+	// the user the Actions token posts as.
+	Self string
 	// LineText, when set, gives the checked-out text of a file's line (the
 	// text the findings come from). A finding is commented only when the
 	// pull request's line is that text, so a run on another commit says so
@@ -89,6 +99,8 @@ func Comment(ctx context.Context, client *github.Client, repo Repo, number int, 
 	if c.out == nil {
 		c.out = io.Discard
 	}
+	ctx, cancel := context.WithTimeout(ctx, phaseTimeout(opts.Timeout))
+	defer cancel()
 	return c.run(ctx, findings, fixed)
 }
 
@@ -98,6 +110,28 @@ type commenter struct {
 	number int
 	opts   CommentOptions
 	out    io.Writer
+
+	selfOnce  sync.Once
+	selfLogin string
+}
+
+// ActionsBot is the login the GitHub Actions token posts as.
+const ActionsBot = "github-actions[bot]"
+
+// self is the login the token acts as (see CommentOptions.Self).
+func (c *commenter) self(ctx context.Context) string {
+	c.selfOnce.Do(func() {
+		c.selfLogin = c.opts.Self
+		if c.selfLogin != "" {
+			return
+		}
+		if u, _, err := c.gh.Users.Get(ctx, ""); err == nil && u.GetLogin() != "" {
+			c.selfLogin = u.GetLogin()
+			return
+		}
+		c.selfLogin = ActionsBot
+	})
+	return c.selfLogin
 }
 
 func (c *commenter) say(format string, args ...any) {
@@ -105,7 +139,9 @@ func (c *commenter) say(format string, args ...any) {
 	if c.opts.DryRun {
 		prefix = "dry run: "
 	}
-	fmt.Fprintf(c.out, prefix+format+"\n", args...)
+	// Out is the step's log: every line escaped (file names and refs come
+	// from the pull request) so none is a workflow command.
+	fmt.Fprintln(c.out, safetext.Lines(safetext.Redact(prefix+fmt.Sprintf(format, args...))))
 }
 
 // sameLine reports whether the pull request's line text is the line the
@@ -302,9 +338,13 @@ func (c *commenter) summary(ctx context.Context, res *CommentResult, body string
 	if err != nil {
 		return apiError(fmt.Sprintf("list comments of pull request #%d", c.number), err, hintRead)
 	}
+	// Only a comment digestbot itself wrote is adopted: anyone can paste
+	// the marker into a comment of theirs, and digestbot would then edit
+	// their words.
+	self := c.self(ctx)
 	var ours *github.IssueComment
 	for _, cm := range comments {
-		if strings.Contains(cm.GetBody(), CommentMarker) {
+		if strings.Contains(cm.GetBody(), CommentMarker) && strings.EqualFold(cm.GetUser().GetLogin(), self) {
 			ours = cm
 			break
 		}
@@ -358,8 +398,9 @@ func (c *commenter) review(ctx context.Context, res *CommentResult, head string,
 		return apiError(fmt.Sprintf("list review comments of pull request #%d", c.number), err, hintRead)
 	}
 	ours := map[FileLine]*github.PullRequestComment{}
+	self := c.self(ctx)
 	for _, cm := range existing {
-		if cm.Line == nil || !strings.Contains(cm.GetBody(), SuggestionMarker) {
+		if cm.Line == nil || !strings.Contains(cm.GetBody(), SuggestionMarker) || !strings.EqualFold(cm.GetUser().GetLogin(), self) {
 			continue // outdated (no line any more) or not ours
 		}
 		at := FileLine{cm.GetPath(), cm.GetLine()}
@@ -532,9 +573,12 @@ func (c *commenter) fallback(res CommentResult, reported []finding.Finding, fixa
 			if f.Status == finding.Error {
 				level = "error"
 			}
-			msg := fmt.Sprintf("%s %s: %s", f.Status, f.Ref, plainText(f))
+			// Each piece is one escaped line (no control characters, no
+			// credential, bounded); escapeData then encodes the line breaks
+			// digestbot puts between them.
+			msg := fmt.Sprintf("%s %s: %s", f.Status, safetext.Line(safetext.Redact(f.Ref)), safetext.Message(safetext.Redact(plainText(f))))
 			if s := fixable[FileLine{f.File, f.Line}]; s != nil {
-				msg += "\nSuggested line:\n" + s.text
+				msg += "\nSuggested line:\n" + safetext.Clip(s.text, safetext.MaxMessage)
 			}
 			fmt.Fprintf(c.opts.Annotations, "::%s file=%s,line=%d,title=%s::%s\n",
 				level, escapeProperty(f.File), f.Line, escapeProperty("digestbot: "+string(f.Status)), escapeData(msg))

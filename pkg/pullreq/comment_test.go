@@ -361,3 +361,29 @@ func TestMarkdownHelpers(t *testing.T) {
 		}
 	}
 }
+
+// TestCommentAdoptsOnlyItsOwn: a comment by someone else that carries
+// digestbot's hidden marker is never adopted nor edited; digestbot posts
+// its own.
+func TestCommentAdoptsOnlyItsOwn(t *testing.T) {
+	t.Parallel()
+	fake, n := seedPR(t)
+	forged := CommentMarker + "\nmallory's words, which digestbot must not edit"
+	fake.AddComment(n, "mallory", forged)
+	fs, fixed := prFindings(digest("a"))
+	res := runComment(t, fake, n, CommentOptions{}, fs, fixed)
+	comments := fake.Comments(n)
+	if len(comments) != 2 || comments[0].Body != forged || comments[0].User != "mallory" {
+		t.Fatalf("comments = %+v", comments)
+	}
+	if res.Summary != SummaryCreated || comments[1].User != ActionsBot {
+		t.Errorf("summary %v by %s, want created by %s", res.Summary, comments[1].User, ActionsBot)
+	}
+	// The second run edits digestbot's own comment, still not mallory's.
+	fs, fixed = prFindings(digest("d"))
+	runComment(t, fake, n, CommentOptions{}, fs, fixed)
+	comments = fake.Comments(n)
+	if len(comments) != 2 || comments[0].Body != forged || !strings.Contains(comments[1].Body, shortDigest(digest("d"))) {
+		t.Errorf("comments after the second run = %+v", comments)
+	}
+}

@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-github/v75/github"
 
+	"github.com/digestbot/digestbot/internal/safetext"
 	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/pkg/plan"
 )
@@ -30,6 +33,8 @@ type PROptions struct {
 	DryRun bool
 	// Out receives one line per step (nil discards).
 	Out io.Writer
+	// Timeout bounds all of Publish's API work (0: DefaultPhaseTimeout).
+	Timeout time.Duration
 }
 
 // Actions Publish reports.
@@ -72,7 +77,7 @@ func (p *publisher) say(format string, args ...any) {
 	if p.opts.DryRun {
 		prefix = "dry run: "
 	}
-	fmt.Fprintf(p.out, prefix+format+"\n", args...)
+	fmt.Fprintln(p.out, safetext.Lines(safetext.Redact(prefix+fmt.Sprintf(format, args...))))
 }
 
 // Publish makes GitHub hold one branch with one commit on top of the base
@@ -96,6 +101,8 @@ func Publish(ctx context.Context, client *github.Client, repo Repo, opts PROptio
 	if p.out == nil {
 		p.out = io.Discard
 	}
+	ctx, cancel := context.WithTimeout(ctx, phaseTimeout(opts.Timeout))
+	defer cancel()
 	return p.run(ctx, changes)
 }
 
@@ -203,7 +210,9 @@ func wanted(changes []plan.FileChange) ([]wantFile, error) {
 			return nil, fmt.Errorf("a file change without a file")
 		}
 		path := fc.File.Path
-		if path == "" || strings.HasPrefix(path, "/") || strings.Contains(path, `\`) || strings.HasPrefix(path, "../") || path == ".." || strings.Contains(path, "/../") {
+		// A backslash is an ordinary character in a git path (and on
+		// Unix in a file name): only absolute and parent paths are refused.
+		if path == "" || strings.HasPrefix(path, "/") || strings.HasPrefix(path, "../") || path == ".." || strings.Contains(path, "/../") || strings.HasSuffix(path, "/..") {
 			return nil, fmt.Errorf("%s: not a path inside the repository; run digestbot pr from the repository root", path)
 		}
 		if seen[path] {
@@ -537,34 +546,59 @@ func Body(changes []plan.FileChange, base string) string {
 		}
 		return a.Column < b.Column
 	})
-	var b strings.Builder
-	b.WriteString(PRMarker + "\n")
-	fmt.Fprintf(&b, "digestbot pins **%d** container image %s in **%d** %s to the digest each tag points to today. "+
+	head := fmt.Sprintf("%s\ndigestbot pins **%d** container image %s in **%d** %s to the digest each tag points to today. "+
 		"Anyone who can push to a registry can move a tag; a digest names one exact image, and Docker verifies it on pull.\n\n",
-		len(rows), plural(len(rows), "reference", "references"), files, plural(files, "file", "files"))
+		PRMarker, len(rows), plural(len(rows), "reference", "references"), files, plural(files, "file", "files"))
 
 	var loud []finding.Change
+	why := map[string]bool{}
 	for _, c := range rows {
 		if c.Status.ChangesImage() {
 			loud = append(loud, c)
 		}
+		why[c.Why()] = true
 	}
+	var legend strings.Builder
+	legend.WriteString("\n<details><summary>What the reasons mean</summary>\n\n")
+	for _, r := range finding.Infos() {
+		if r.Why != "" && why[r.Why] {
+			fmt.Fprintf(&legend, "- **%s**: %s\n", r.Why, r.WhyText)
+		}
+	}
+	legend.WriteString("\n</details>\n\n")
+	fmt.Fprintf(&legend, "<sub>Made by digestbot. This pull request is updated in place when tags move, and closed when %s needs no change. "+
+		"Title, labels, reviewers, branch and commit message are set in `.digestbot.yaml` under `pull-request`.</sub>\n", code(base))
+
+	// The whole body stays within maxBody: the head, the legend and the
+	// notes of what was left out are reserved first; warnings come before
+	// table rows; whatever does not fit is counted in a note, never cut
+	// mid-line.
+	const noteRoom = 600
+	budget := maxBody - len(head) - legend.Len() - noteRoom
+	var warn, table strings.Builder
+	loudShown := 0
 	if len(loud) > 0 {
-		fmt.Fprintf(&b, "> [!WARNING]\n> ⚠️ **%d %s the image that runs.** The old %s named an image the tag does not point to; after merging, the tag's current image runs. Review %s before merging:\n>\n",
+		fmt.Fprintf(&warn, "> [!WARNING]\n> ⚠️ **%d %s the image that runs.** The old %s named an image the tag does not point to; after merging, the tag's current image runs. Review %s before merging:\n>\n",
 			len(loud), plural(len(loud), "change alters", "changes alter"), plural(len(loud), "pin", "pins"), plural(len(loud), "it", "each one"))
 		for _, c := range loud {
-			fmt.Fprintf(&b, "> - ⚠️ %s %s — **%s**: %s\n", code(fmt.Sprintf("%s:%d", c.File, c.Line)), code(c.Old), c.Why(), loudText(c))
+			item := fmt.Sprintf("> - ⚠️ %s %s — **%s**: %s\n", code(fmt.Sprintf("%s:%d", c.File, c.Line)), code(clipText(c.Old, 200)), c.Why(), loudText(c))
+			// Warnings may use at most two thirds of the budget: the table
+			// must still show some rows.
+			if warn.Len()+len(item) > budget*2/3 {
+				break
+			}
+			warn.WriteString(item)
+			loudShown++
 		}
-		b.WriteString("\n")
+		if n := len(loud) - loudShown; n > 0 {
+			fmt.Fprintf(&warn, "> - … and **%d more %s the image that runs**, not listed here: the description would pass GitHub's 65,536-character limit. Review the pull request's diff.\n",
+				n, plural(n, "change that alters", "changes that alter"))
+		}
+		warn.WriteString("\n")
 	}
-
-	b.WriteString("| File | Image | Tag | Digest (old → new) | Why |\n| --- | --- | --- | --- | --- |\n")
-	why := map[string]bool{}
-	for i, c := range rows {
-		if b.Len() > maxBody {
-			fmt.Fprintf(&b, "| … | %d more %s | | | |\n", len(rows)-i, plural(len(rows)-i, "change", "changes"))
-			break
-		}
+	table.WriteString("| File | Image | Tag | Digest (old → new) | Why |\n| --- | --- | --- | --- | --- |\n")
+	shown := 0
+	for _, c := range rows {
 		old := "—"
 		if c.OldDigest != "" {
 			old = codeCell(shortDigest(c.OldDigest))
@@ -573,28 +607,38 @@ func Body(changes []plan.FileChange, base string) string {
 		if c.Status.ChangesImage() {
 			reason = "⚠️ " + reason
 		}
-		why[c.Why()] = true
-		fmt.Fprintf(&b, "| %s | %s | %s | %s → %s | %s |\n",
-			codeCell(fmt.Sprintf("%s:%d", c.File, c.Line)), codeCell(c.Image), codeCell(c.Tag),
+		row := fmt.Sprintf("| %s | %s | %s | %s → %s | %s |\n",
+			codeCell(clipText(fmt.Sprintf("%s:%d", c.File, c.Line), 300)), codeCell(clipText(c.Image, 200)), codeCell(clipText(c.Tag, 130)),
 			old, codeCell(shortDigest(c.NewDigest)), reason)
-	}
-	b.WriteString("\n<details><summary>What the reasons mean</summary>\n\n")
-	for _, r := range finding.Infos() {
-		if r.Why != "" && why[r.Why] {
-			fmt.Fprintf(&b, "- **%s**: %s\n", r.Why, r.WhyText)
+		if warn.Len()+table.Len()+len(row) > budget {
+			break
 		}
+		table.WriteString(row)
+		shown++
 	}
-	b.WriteString("\n</details>\n\n")
-	fmt.Fprintf(&b, "<sub>Made by digestbot. This pull request is updated in place when tags move, and closed when %s needs no change. "+
-		"Title, labels, reviewers, branch and commit message are set in `.digestbot.yaml` under `pull-request`.</sub>\n", code(base))
-	return b.String()
+	if n := len(rows) - shown; n > 0 {
+		fmt.Fprintf(&table, "| … | **%d more %s not listed** (GitHub's 65,536-character limit); the pull request's diff holds every one | | | |\n",
+			n, plural(n, "change", "changes"))
+	}
+	return head + warn.String() + table.String() + legend.String()
+}
+
+// clipText bounds text from a file or a registry shown in the body.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // loudText explains one image-changing fix.
 func loudText(c finding.Change) string {
 	msg := ""
 	if c.Message != "" {
-		msg = escapeMD(c.Message) + "; "
+		msg = escapeMD(clipText(c.Message, 500)) + "; "
 	}
 	if loud := c.Status.Info().Loud; loud != "" {
 		return msg + strings.NewReplacer("{old}", code(shortDigest(c.OldDigest)), "{new}", code(shortDigest(c.NewDigest)), "{tag}", code(c.Tag)).Replace(loud)

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-github/v75/github"
 
@@ -548,5 +550,35 @@ func TestParseRepo(t *testing.T) {
 		if _, err := ParseRepo(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestBodyBudget: 200 image-changing fixes with long messages and names
+// still give a body under GitHub's 65,536-character limit, with every part
+// present and a note saying how many changes were left out.
+func TestBodyBudget(t *testing.T) {
+	t.Parallel()
+	var fcs []plan.FileChange
+	for i := range 200 {
+		path := fmt.Sprintf("services/%s-%03d/Dockerfile", strings.Repeat("long-folder-name", 8), i)
+		fcs = append(fcs, fileChange(path, "FROM x\n", 0o644, finding.Change{
+			Line: 1, Column: 6, Old: "x",
+			Image: "registry.example.com/" + strings.Repeat("team/", 20) + "app", Tag: "v1", OldDigest: digest("2"), NewDigest: digest("1"),
+			Status: finding.Mismatch, Message: strings.Repeat("the pinned digest is what another tag points to; ", 40),
+		}))
+	}
+	body := Body(fcs, "main")
+	if n := utf8.RuneCountInString(body); n > 65536 || len(body) > 65536 {
+		t.Fatalf("body is %d characters (%d bytes)", n, len(body))
+	}
+	for _, want := range []string{PRMarker, "[!WARNING]", "| File | Image |", "more change", "not listed", "What the reasons mean", "Made by digestbot"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("body lacks %q", want)
+		}
+	}
+	// A small change set is listed whole.
+	small := Body(fcs[:3], "main")
+	if strings.Contains(small, "not listed") || strings.Count(small, "| `services/") != 3 {
+		t.Errorf("3 changes not listed whole:\n%s", small)
 	}
 }

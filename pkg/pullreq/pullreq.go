@@ -11,12 +11,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/google/go-github/v75/github"
+
+	"github.com/digestbot/digestbot/internal/safetext"
 )
 
 // Hidden markers digestbot puts in what it writes, to find it again.
@@ -83,7 +86,7 @@ func NewClient(ctx context.Context, token, apiURL string, opts ...ClientOption) 
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	hc.Transport = &retryTransport{base: base, policy: cfg.retry.withDefaults()}
+	hc.Transport = &retryTransport{base: cappedTransport{base: base}, policy: cfg.retry.withDefaults()}
 	client := github.NewClient(hc)
 	if token != "" {
 		client = client.WithAuthToken(token)
@@ -116,24 +119,102 @@ func BlobSHA(content []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// listAll fetches every page of a list.
+// MaxListPages bounds the pages of one list read from the GitHub API
+// (100 items each): an API that always says there is a next page must not
+// keep digestbot asking (4,606 pages in 30 s, before this bound).
+const MaxListPages = 50
+
+// ErrTooManyPages is returned when a list has more than MaxListPages pages.
+var ErrTooManyPages = errors.New("the GitHub API kept sending pages")
+
+// listAll fetches every page of a list, at most MaxListPages, and only
+// pages after the current one (a next page that goes back is an end).
 func listAll[T any](ctx context.Context, fetch func(github.ListOptions) ([]T, *github.Response, error)) ([]T, error) {
 	var all []T
 	opts := github.ListOptions{PerPage: 100}
-	for {
+	for page := 1; ; page++ {
 		items, resp, err := fetch(opts)
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, items...)
-		if resp == nil || resp.NextPage == 0 {
+		if resp == nil || resp.NextPage == 0 || resp.NextPage <= opts.Page {
 			return all, nil
+		}
+		if page >= MaxListPages {
+			return nil, fmt.Errorf("%w: more than %d pages of %d items; digestbot stops there", ErrTooManyPages, MaxListPages, opts.PerPage)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		opts.Page = resp.NextPage
 	}
+}
+
+// DefaultPhaseTimeout bounds all the GitHub API work of one pr or comment
+// run, retries and rate-limit waits included.
+const DefaultPhaseTimeout = 10 * time.Minute
+
+func phaseTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return DefaultPhaseTimeout
+	}
+	return d
+}
+
+// maxResponseBody caps one GitHub API answer (a list page of 100 items is
+// well under 1 MiB; a file's patch can be a few MiB).
+const maxResponseBody = 32 << 20
+
+// cappedTransport fails a response body read past maxResponseBody.
+type cappedTransport struct{ base http.RoundTripper }
+
+func (t cappedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.ContentLength > maxResponseBody {
+		resp.Body.Close()
+		return nil, fmt.Errorf("the GitHub API answered %d bytes to %s %s; digestbot reads at most %d MiB", resp.ContentLength, req.Method, req.URL.Path, maxResponseBody>>20)
+	}
+	resp.Body = &cappedBody{ReadCloser: resp.Body, left: maxResponseBody}
+	return resp, nil
+}
+
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("the GitHub API answer is larger than %d MiB", maxResponseBody>>20)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// redactedError shows a GitHub API error with anything that looks like a
+// credential removed (GitHub's error bodies echo what they are sent), and
+// unwraps to the original for errors.As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func redacted(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &redactedError{msg: safetext.Clip(safetext.Redact(err.Error()), safetext.MaxMessage), err: err}
 }
 
 // statusOf returns the HTTP status of a go-github error (0 when none).
@@ -165,6 +246,10 @@ func forbidden(err error) bool {
 // apiError turns a go-github error into one clear line: what failed, what
 // GitHub said, and what to do. hint names the permission the step needs.
 func apiError(what string, err error, hint string) error {
+	return redacted(apiErrorText(what, err, hint))
+}
+
+func apiErrorText(what string, err error, hint string) error {
 	var rl *github.RateLimitError
 	if errors.As(err, &rl) {
 		return fmt.Errorf("%s: GitHub API rate limit exhausted until %s; digestbot waited as long as it may; run again after that: %w",
