@@ -144,6 +144,11 @@ func composeVars(v string) string {
 // that has image or build. The parse only happens when a line starts with
 // "services:", so scanning large trees stays cheap.
 func looksLikeCompose(src []byte) bool {
+	// A CI pipeline (Woodpecker, Drone) has a services: map of images too,
+	// beside its top-level steps: it is not compose.
+	if _, top := yamlKeyLine(src, "steps"); top {
+		return false
+	}
 	if _, top := yamlKeyLine(src, "services"); !top {
 		return false
 	}

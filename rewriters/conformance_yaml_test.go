@@ -207,6 +207,16 @@ var yamlCorpusKnown = map[string]struct {
 	// SOURCES.md says its images are literal and pinnable. Our rule reads
 	// "{{" inside block or quoted scalars as text, so its images are refs.
 	"templated/GoogleCloudPlatform__microservices-demo/kustomize/components/google-cloud-operations/otel-collector.yaml": {Kubernetes, true, "placeholders only inside block scalars"},
+	// Listed as templated, but they parse as YAML: a file that parses is
+	// never skipped whole for {{ }}; only the values holding a template
+	// are skipped, and the literal images are refs (DESIGN.md, Kubernetes).
+	"templated/argoproj__argo-cd/test/e2e/testdata/helm-guestbook/templates/guestbook-ui-deployment.yaml": {Kubernetes, true, "parses as YAML: only {{ }} values are skipped"},
+	"templated/kubernetes__examples/_archived/storage/vitess/etcd-controller-template.yaml":               {Kubernetes, true, "parses as YAML: only {{ }} values are skipped"},
+	"templated/kubernetes__examples/_archived/storage/vitess/vttablet-pod-template.yaml":                  {Kubernetes, true, "parses as YAML: only {{ }} values are skipped"},
+	// Kustomizations are their own format: images[] entries are split
+	// refs (name, newTag, digest), not containers.
+	"argoproj__argo-cd/manifests/base/kustomization.yaml":                                                       {Kustomize, false, "kustomization: the kustomize format"},
+	"GoogleCloudPlatform__microservices-demo/kustomize/components/container-images-registry/kustomization.yaml": {Kustomize, false, "kustomization: the kustomize format"},
 }
 
 func yamlCorpusDir() string { return filepath.Join("..", "..", "shared", "corpus") }

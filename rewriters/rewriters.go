@@ -103,10 +103,13 @@ var formats = []Format{
 	woodpeckerFormat{},
 	azureFormat{},
 	bakeFormat{},
+	githubActions{}, // before compose and Kubernetes: a workflow can embed either's keys
+	kustomize{},     // before Kubernetes: a kustomization has apiVersion and kind
+	devcontainer{},
 	legacy{Compose, composeRewriter{}.Find, isYAMLName, func(f *File) bool {
 		return isComposeName(f.Path) || (!looksLikeKubernetes(f.Src) && looksLikeCompose(f.Src))
 	}},
-	legacy{Kubernetes, kubernetesRewriter{}.Find, isYAMLName, func(f *File) bool { return looksLikeKubernetes(f.Src) }},
+	kubernetesFormat{},
 }
 
 func isDockerfileName(name string) bool {
