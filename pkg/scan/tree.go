@@ -96,7 +96,7 @@ func (t *tree) Open(name string) (fs.File, error) {
 		f.Close()
 		return nil, &fs.PathError{Op: "open", Path: name, Err: errNotAllowed}
 	}
-	return &capped{File: f, left: MaxFileSize}, nil
+	return &capped{File: f, left: MaxFileSize, name: name, tree: t}, nil
 }
 
 // ReadFile implements fs.ReadFileFS with the size cap.
@@ -118,6 +118,8 @@ func (t *tree) ReadFile(name string) ([]byte, error) {
 type capped struct {
 	*os.File
 	left int64
+	name string // the root-relative name it was opened by
+	tree *tree
 }
 
 func (c *capped) Read(p []byte) (int, error) {
@@ -137,12 +139,17 @@ func (c *capped) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// ReadDir lists a folder, leaving out what the tree refuses to open.
+// ReadDir lists a folder, leaving out what the tree refuses to open:
+// symlinks and special files, excluded paths and .git.
 func (c *capped) ReadDir(n int) ([]fs.DirEntry, error) {
 	es, err := c.File.ReadDir(n)
 	out := es[:0]
 	for _, e := range es {
-		if e.IsDir() || e.Type().IsRegular() {
+		rel := e.Name()
+		if c.name != "." {
+			rel = c.name + "/" + rel
+		}
+		if (e.IsDir() || e.Type().IsRegular()) && e.Name() != ".git" && !c.tree.cfg.Excluded(rel) {
 			out = append(out, e)
 		}
 	}

@@ -68,6 +68,15 @@ func TestTree(t *testing.T) {
 	if err != nil || len(es) != 1 || es[0].Name() != "link-target.txt" {
 		t.Errorf("ReadDir(dir) = %v, %v; want the regular file only", es, err)
 	}
+	// Not .git, vendor (excluded), out-file or out-dir (symlinks).
+	es, err = fs.ReadDir(tr, ".")
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	if err != nil || strings.Join(names, " ") != "big chart dir exact" {
+		t.Errorf("ReadDir(.) = %v, %v", names, err)
+	}
 	if err := fstestCheck(tr); err != nil {
 		t.Error(err)
 	}
