@@ -106,9 +106,8 @@ var formats = []Format{
 	githubActions{}, // before compose and Kubernetes: a workflow can embed either's keys
 	kustomize{},     // before Kubernetes: a kustomization has apiVersion and kind
 	devcontainer{},
-	legacy{Compose, composeRewriter{}.Find, isYAMLName, func(f *File) bool {
-		return isComposeName(f.Path) || (!looksLikeKubernetes(f.Src) && looksLikeCompose(f.Src))
-	}},
+	composeFormat{},
+	dotenvFormat{},
 	kubernetesFormat{},
 }
 

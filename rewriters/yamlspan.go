@@ -552,7 +552,11 @@ func yamlFinishRefs(src []byte, refs []Ref) []Ref {
 				lineStart = pos + 1
 			}
 		}
-		r.Text = string(src[s.Start:s.End])
+		if r.Text == "" {
+			// Formats that read a value over several lines set its
+			// logical text; the others get the bytes of the span.
+			r.Text = string(src[s.Start:s.End])
+		}
 		r.Line, r.Column = line, s.Start-lineStart+1
 		out = append(out, r)
 		prevEnd, prevEmpty = s.End, s.Start == s.End
@@ -636,4 +640,149 @@ func yamlPrepare(src []byte) (docs []*yaml.Node, ys *yamlSource, templated *yaml
 		return nil, nil, &yamlTemplated{yamlFinishRefs(src, yamlTemplatedRefs(src))}, nil
 	}
 	return docs, ys, nil, nil
+}
+
+// yamlMapped is a scalar's value with the file offset of each of its bytes:
+// the logical text of a value written over several lines (a block scalar,
+// a double-quoted scalar continued with a backslash), which fix can still
+// edit where the bytes it changes lie on one line (mappedPin).
+type yamlMapped struct {
+	text string
+	offs []int
+	span Span   // first to last byte of the value in the file
+	skip string // non-empty: the value cannot be read byte for byte
+}
+
+func (m yamlMapped) off(i int) int { return m.offs[i] }
+
+// locateMapped locates scalar n like locate, and also reads block scalars
+// with one line of content and double-quoted scalars continued over lines
+// with a trailing backslash. A block scalar's final line breaks (clip or
+// keep chomping) are not part of the text.
+func (s *yamlSource) locateMapped(n *yaml.Node) yamlMapped {
+	loc := s.locate(n)
+	if loc.skip == "" {
+		offs := make([]int, loc.span.End-loc.span.Start)
+		for i := range offs {
+			offs[i] = loc.span.Start + i
+		}
+		return yamlMapped{text: string(s.src[loc.span.Start:loc.span.End]), offs: offs, span: loc.span}
+	}
+	bad := yamlMapped{text: oneLine(string(s.src[loc.span.Start:loc.span.End])), span: loc.span, skip: loc.skip}
+	off, ok := s.offset(n.Line, n.Column)
+	if !ok {
+		return bad
+	}
+	q := yamlSkipProperties(s.src, off)
+	var text []byte
+	var offs []int
+	switch {
+	case n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
+		text, offs = s.blockLine(q)
+		if text == nil || string(text) != strings.TrimRight(n.Value, "\n") {
+			return bad
+		}
+	case n.Style&yaml.DoubleQuotedStyle != 0 && q < len(s.src) && s.src[q] == '"':
+		text, offs = s.continuedQuoted(q + 1)
+		if text == nil || string(text) != n.Value {
+			return bad
+		}
+	default:
+		return bad
+	}
+	if len(text) == 0 {
+		return bad
+	}
+	return yamlMapped{text: string(text), offs: offs, span: Span{offs[0], offs[len(offs)-1] + 1}}
+}
+
+// blockLine reads the content of a block scalar whose indicator is at q
+// when it is one line of text (blank lines after it allowed): the line
+// without its indentation, and the offset of each byte.
+func (s *yamlSource) blockLine(q int) ([]byte, []int) {
+	src := s.src
+	i := q
+	for i < len(src) && yamlBreakLen(src, i) == 0 {
+		i++ // the header: indicators and a comment
+	}
+	var text []byte
+	var offs []int
+	lines, indent := 0, 0
+	for i < len(src) {
+		n := yamlBreakLen(src, i)
+		if n == 0 {
+			break
+		}
+		i += n
+		start := i
+		for i < len(src) && (src[i] == ' ' || src[i] == '\t') {
+			i++
+		}
+		e := i
+		for e < len(src) && yamlBreakLen(src, e) == 0 {
+			e++
+		}
+		if e == i {
+			i = e
+			continue // a blank line
+		}
+		if lines == 0 {
+			indent = i - start
+		} else if i-start < indent {
+			break // less indented: the scalar has ended
+		}
+		if i == start || lines > 0 {
+			// Not indented (the scalar has ended: there was no content),
+			// or a second line of content.
+			if lines > 0 {
+				return nil, nil
+			}
+			break
+		}
+		lines++
+		for k := i; k < e; k++ {
+			text = append(text, src[k])
+			offs = append(offs, k)
+		}
+		i = e
+	}
+	if lines != 1 {
+		return nil, nil
+	}
+	return text, offs
+}
+
+// continuedQuoted reads a double-quoted scalar starting at i whose only
+// escapes are backslash-line-break continuations (YAML drops the break and
+// the next line's leading blanks): the value and each byte's offset.
+func (s *yamlSource) continuedQuoted(i int) ([]byte, []int) {
+	src := s.src
+	var text []byte
+	var offs []int
+	for i < len(src) {
+		c := src[i]
+		switch {
+		case c == '"':
+			return text, offs
+		case c == '\\':
+			n := 0
+			if i+1 < len(src) {
+				n = yamlBreakLen(src, i+1)
+			}
+			if n == 0 {
+				return nil, nil
+			}
+			i += 1 + n
+			for i < len(src) && (src[i] == ' ' || src[i] == '\t') {
+				i++
+			}
+			continue
+		case yamlBreakLen(src, i) > 0:
+			return nil, nil // a folded line break: not the bytes
+		}
+		text = append(text, c)
+		offs = append(offs, i)
+		i++
+	}
+	return nil, nil
 }
