@@ -17,6 +17,8 @@ var (
 	ErrTimeout = errors.New("timed out")
 	// ErrNotFolder: pr and comment need a folder (the checkout).
 	ErrNotFolder = errors.New("not a folder")
+	// ErrChanged: a file was edited while digestbot ran (Write).
+	ErrChanged = errors.New("changed while digestbot ran; not written, run fix again")
 )
 
 // runError is one of the errors above with its message.

@@ -15,9 +15,6 @@ import (
 // filesystem (5,000 files: 35 s one at a time, a few seconds this way).
 const writeConcurrency = 32
 
-// ErrChanged means a file was edited while digestbot ran.
-var ErrChanged = errors.New("changed while digestbot ran; not written, run fix again")
-
 // Write writes every file change, several at once, and returns one error
 // (or nil) per file. When ctx ends, files being written are finished (each
 // write is atomic), no new one is started, and ctx's error is returned:

@@ -1,8 +1,6 @@
 package scan
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -27,13 +25,6 @@ var (
 	_ fs.ReadFileFS = (*tree)(nil)
 	_ fs.StatFS     = (*tree)(nil)
 )
-
-// errNotAllowed: the path is a symlink, a device, a FIFO, excluded or in
-// .git. It wraps fs.ErrNotExist so formats treat it as absent.
-var errNotAllowed = fmt.Errorf("not readable through the tree: %w", fs.ErrNotExist)
-
-// errTooLarge: a file is larger than MaxFileSize.
-var errTooLarge = errors.New("file too large")
 
 func newTree(dir string, cfg *config.Config) (*tree, error) {
 	r, err := os.OpenRoot(dir)
