@@ -40,7 +40,7 @@ var parts = []part{
 	{pkg: "pkg/config", allow: []string{}, deny: append(network, commandLine...)},
 	{pkg: "pkg/plan", deny: commandLine},
 	// verify reaches the registry only through the client it is given.
-	{pkg: "pkg/verify", allow: []string{"pkg/config"}, deny: commandLine},
+	{pkg: "pkg/verify", allow: []string{"pkg/config", "pkg/imgref", "pkg/resolve", "internal/safetext"}, deny: commandLine},
 }
 
 // deps lists the import paths pkg reaches, itself excluded.

@@ -25,6 +25,10 @@ type Finding struct {
 	// tag whose index lacks a required platform keeps status ok). check
 	// exits 1 exactly when a finding says so.
 	NeedsAction bool `json:"needs_action,omitempty"`
+	// Signature is the verify policy's verdict on the digest that matters
+	// (the one fix writes, else the one pinned); absent for images no
+	// verify rule matches.
+	Signature *Signature `json:"signature,omitempty"`
 }
 
 // Actionable reports whether the finding needs action, by its status or
@@ -39,6 +43,20 @@ func MarkActions(fs []Finding) {
 			fs[i].NeedsAction = true
 		}
 	}
+}
+
+// Signature is the verdict of a verify rule on one digest.
+type Signature struct {
+	Verified bool `json:"verified"`
+	// Digest is the digest verified.
+	Digest string `json:"digest"`
+	// Signer is who signed, when verified: "key cosign.pub" or the
+	// certificate identity (SAN).
+	Signer string `json:"signer,omitempty"`
+	// Issuer is the OIDC issuer of a keyless signer.
+	Issuer string `json:"issuer,omitempty"`
+	// Reason says why not, when not verified.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Str returns a pointer to s, or nil when s is empty: JSON null for absent.

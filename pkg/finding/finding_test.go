@@ -46,7 +46,7 @@ func TestTable(t *testing.T) {
 		}
 	}
 	// The contract's words, in order.
-	want := "unpinned pinned ok stale mismatch platform image-id missing digest-only skipped error"
+	want := "unpinned pinned ok stale mismatch platform image-id missing unsigned digest-only skipped error"
 	var got []string
 	for _, s := range Statuses() {
 		got = append(got, string(s))

@@ -21,6 +21,7 @@ const (
 	Platform   Status = "platform"
 	ImageID    Status = "image-id"
 	Missing    Status = "missing"
+	Unsigned   Status = "unsigned"
 	DigestOnly Status = "digest-only"
 	Skipped    Status = "skipped"
 	Error      Status = "error"
@@ -105,6 +106,12 @@ var statuses = []Info{
 		Advice:     "the pinned digest does not exist in the registry{msg}; **the image that runs changes** when it is pinned to what the tag names{to}.",
 		AdviceText: "the pinned digest does not exist{msg}; pinning to {digest} CHANGES THE IMAGE THAT RUNS",
 		Loud:       "the old pin {old} does not exist in the registry, the new pin {new} runs what {tag} names today."},
+	{Status: Unsigned, Short: "No signature satisfies the verify policy for the digest",
+		Help: "A `verify` rule in `.digestbot.yaml` covers this image, and no cosign or Sigstore signature of the digest satisfies it: none was found, it was made with another key or by another identity, or it does not verify. A digest proves which image runs, a signature who built it; an unsigned digest may be an attacker's push. `fix` and `pr` leave the reference as it is. Sign the image (`cosign sign`), or correct the rule's keys or identity; the message says which.",
+		Rule: "UnsignedImage", Level: "error", Severity: "8.0", NeedsAction: true,
+		Why: "unsigned", WhyText: "no signature satisfies the verify policy, so the digest is not written and the reference keeps its old bytes.",
+		Advice:     "no signature satisfies the verify policy{msg}; digestbot does not pin an unverified digest.",
+		AdviceText: "no signature satisfies the verify policy{msg}; not pinned"},
 	{Status: DigestOnly, Short: "Reference has a digest but no tag",
 		Help: "A digest without a tag cannot be refreshed and tells readers nothing. Add the tag it came from (`name:tag@sha256:…`) so digestbot can keep it fresh.",
 		Rule: "DigestOnly", Level: "note", Severity: "1.0"},

@@ -13,6 +13,7 @@ import (
 	"github.com/digestbot/digestbot/pkg/imgref"
 	"github.com/digestbot/digestbot/pkg/resolve"
 	"github.com/digestbot/digestbot/pkg/scan"
+	"github.com/digestbot/digestbot/pkg/verify"
 	"github.com/digestbot/digestbot/rewriters"
 )
 
@@ -33,10 +34,22 @@ type Diagnoser interface {
 
 var _ Diagnoser = (*diagnose.Diagnoser)(nil)
 
+// Verifier checks signatures against the config's verify rules.
+// *verify.Verifier is the real one.
+type Verifier interface {
+	Applies(image string) bool
+	Verify(ctx context.Context, registry, repository, digest string) verify.Result
+}
+
+var _ Verifier = (*verify.Verifier)(nil)
+
 // DecideOptions configure Decide.
 type DecideOptions struct {
 	Resolver  Resolver
 	Diagnoser Diagnoser
+	// Verifier, when set, checks the signature of the digest that matters
+	// for every reference a verify rule covers (see signatures).
+	Verifier Verifier
 	// Config supplies ignore and pins.composed; nil means defaults.
 	Config *config.Config
 	// Progress is called as tags are resolved.
@@ -99,14 +112,29 @@ func Decide(ctx context.Context, files []*scan.File, opts DecideOptions) (*Outco
 	for _, f := range files {
 		out.sources[f.Path] = f.Src
 	}
+	// Verdicts first, then the signatures of the digests that matter, then
+	// the edits.
+	verdicts := make([][]verdict, len(all))
+	for fi, its := range all {
+		verdicts[fi] = make([]verdict, len(its))
+		for i, it := range its {
+			verdicts[fi][i].fd, verdicts[fi][i].fix = d.verdict(ctx, it)
+		}
+	}
+	if opts.Verifier != nil {
+		signatures(ctx, opts.Verifier, all, verdicts)
+	}
 	byItem := map[*item]*finding.Finding{}
 	var ordered []*finding.Finding
 	for fi, its := range all {
 		f := files[fi]
 		var edits []rewriters.Edit
 		var changes []finding.Change
-		for _, it := range its {
-			fd, fix := d.verdict(ctx, it)
+		for i, it := range its {
+			fd, fix := verdicts[fi][i].fd, verdicts[fi][i].fix
+			if note := verdicts[fi][i].refused; note != "" {
+				out.Unpinnable = append(out.Unpinnable, finding.Problem{File: f.Path, Line: it.ref.Line, Message: note})
+			}
 			if fd.Status.NeedsAction() && fix != "" && fix != it.p.Digest {
 				es, err := it.ref.Pin(fix)
 				switch {

@@ -10,6 +10,7 @@ import (
 	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/pkg/resolve"
 	"github.com/digestbot/digestbot/pkg/scan"
+	"github.com/digestbot/digestbot/pkg/verify"
 )
 
 // Progress receives progress reports; the zero value reports nothing. The
@@ -233,7 +234,19 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	runCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	dg := diagnose.New(res, cfg, diagnose.WithRequestTimeout(opts.LookupTimeout))
-	out, err := Decide(runCtx, s.Files, DecideOptions{Resolver: res, Diagnoser: dg, Config: cfg, Progress: opts.Progress.Refs})
+	dopts := DecideOptions{Resolver: res, Diagnoser: dg, Config: cfg, Progress: opts.Progress.Refs}
+	if len(cfg.Verify) > 0 {
+		vopts := []verify.Opt{verify.WithRequestTimeout(opts.LookupTimeout)}
+		if opts.UserAgent != "" {
+			vopts = append(vopts, verify.WithUserAgent(opts.UserAgent))
+		}
+		vf, err := verify.New(res.Client(), cfg, vopts...)
+		if err != nil {
+			return nil, errorf(ErrConfig, "%v", err)
+		}
+		dopts.Verifier = vf
+	}
+	out, err := Decide(runCtx, s.Files, dopts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

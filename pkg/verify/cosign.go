@@ -16,12 +16,13 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"github.com/regclient/regclient/types/descriptor"
-	"github.com/regclient/regclient/types/ref"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/digestbot/digestbot/pkg/resolve"
 )
 
 // verify finds registry/repository@dig's signatures and checks them against
@@ -29,7 +30,8 @@ import (
 // the order and the cost).
 func (v *Verifier) verify(ctx context.Context, r *rule, registry, repository, dig string) Result {
 	name := registry + "/" + repository
-	repo, err := ref.New(name)
+	// Built from the parts, never by parsing text again (as resolve does).
+	repo, err := resolve.Key{Registry: registry, Repository: repository}.Ref()
 	if err != nil {
 		return Result{Err: fmt.Errorf("%w: %s is not a valid repository: %v", ErrLookup, name, err)}
 	}

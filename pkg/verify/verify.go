@@ -91,12 +91,14 @@ import (
 	"github.com/regclient/regclient/types/ref"
 	"github.com/regclient/regclient/types/referrer"
 
+	"github.com/digestbot/digestbot/internal/safetext"
 	"github.com/digestbot/digestbot/pkg/config"
 )
 
 // Registry is the part of *regclient.RegClient verification uses. Pass the
 // resolver's client (resolve.Resolver.Client) so requests go through the
-// same hosts, credentials and accounting as every other lookup.
+// same hosts, credentials and accounting as every other lookup. Registry
+// references are built from resolve.Key's parts, never re-parsed.
 type Registry interface {
 	ManifestGet(ctx context.Context, r ref.Ref, opts ...regclient.ManifestOpts) (manifest.Manifest, error)
 	BlobGet(ctx context.Context, r ref.Ref, d descriptor.Descriptor) (blob.Reader, error)
@@ -299,6 +301,10 @@ func (v *Verifier) Verify(ctx context.Context, registry, repository, digest stri
 		v.stats.digests.Add(1)
 		r := v.verify(ctx, v.rules[i], registry, repository, digest)
 		r.Rule = i
+		// Certificate names and payload fields come from the registry:
+		// printable, one line, bounded.
+		r.Signer, r.Issuer = safetext.Clip(r.Signer, 300), safetext.Clip(r.Issuer, 300)
+		r.Source, r.Reason = safetext.Line(r.Source), safetext.Clip(r.Reason, 800)
 		return r, nil
 	})
 	return res

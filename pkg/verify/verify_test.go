@@ -19,6 +19,7 @@ import (
 
 	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/internal/testregistry"
+	"github.com/digestbot/digestbot/pkg/internal/testsign"
 	"github.com/digestbot/digestbot/pkg/resolve"
 	"github.com/digestbot/digestbot/pkg/verify"
 )
@@ -27,9 +28,9 @@ import (
 // dir) and a VirtualSigstore whose trusted root is dir/trusted_root.json.
 type env struct {
 	reg  *testregistry.Registry
-	push *pusher
+	push *testsign.Pusher
 	dir  string
-	key  *keyPair
+	key  *testsign.Key
 	vs   *ca.VirtualSigstore
 	repo string // acme/app
 	dig  string // acme/app:v1's digest
@@ -38,10 +39,10 @@ type env struct {
 func setup(t *testing.T, newRegistry func(t testing.TB, opts ...testregistry.Opt) *testregistry.Registry, opts ...testregistry.Opt) *env {
 	t.Helper()
 	e := &env{reg: newRegistry(t, opts...), dir: t.TempDir(), repo: "acme/app"}
-	e.push = newPusher(e.reg)
-	e.key = newKey(t, e.dir, "cosign.pub")
-	e.vs = newSigstore(t)
-	writeTrustedRoot(t, e.vs, filepath.Join(e.dir, "trusted_root.json"))
+	e.push = testsign.NewPusher(e.reg)
+	e.key = testsign.NewKey(t, e.dir, "cosign.pub")
+	e.vs = testsign.NewSigstore(t)
+	testsign.WriteTrustedRoot(t, e.vs, filepath.Join(e.dir, "trusted_root.json"))
 	e.dig = e.reg.PushIndex(t, e.repo, "v1", "linux/amd64", "linux/arm64").Digest
 	return e
 }
@@ -79,7 +80,7 @@ func (e *env) keyRule() string {
 }
 
 func (e *env) keylessRule(identity string) string {
-	return fmt.Sprintf("  - images: [%q]\n    keyless: {issuer: %q, identity: %q}\n    trusted-root: trusted_root.json\n", e.reg.Host()+"/acme/**", ghIssuer, identity)
+	return fmt.Sprintf("  - images: [%q]\n    keyless: {issuer: %q, identity: %q}\n    trusted-root: trusted_root.json\n", e.reg.Host()+"/acme/**", testsign.GHIssuer, identity)
 }
 
 func (e *env) verify(t *testing.T, v *verify.Verifier, dig string) verify.Result {
@@ -123,11 +124,11 @@ func TestKeySignatures(t *testing.T) {
 	t.Parallel()
 	testregistry.Both(t, func(t *testing.T, newRegistry func(t testing.TB, opts ...testregistry.Opt) *testregistry.Registry) {
 		e := setup(t, newRegistry)
-		other := newKey(t, e.dir, "other.pub")
+		other := testsign.NewKey(t, e.dir, "other.pub")
 		sigTag := e.repo + ":" + verify.SignatureTag(e.dig)
 
 		t.Run("signed", func(t *testing.T) {
-			e.push.pushSigs(t, e.repo, e.dig, keySig(t, e.key, e.image(), e.dig))
+			e.push.PushSigs(t, e.repo, e.dig, testsign.KeySig(t, e.key, e.image(), e.dig))
 			v, res := e.verifier(t, e.keyRule())
 			r := e.verify(t, v, e.dig)
 			wantVerified(t, r, "key cosign.pub", "tag sha256-")
@@ -153,31 +154,31 @@ func TestKeySignatures(t *testing.T) {
 		})
 
 		t.Run("other key", func(t *testing.T) {
-			e.push.pushSigs(t, e.repo, e.dig, keySig(t, other, e.image(), e.dig))
+			e.push.PushSigs(t, e.repo, e.dig, testsign.KeySig(t, other, e.image(), e.dig))
 			v, _ := e.verifier(t, e.keyRule())
 			wantUnsigned(t, e.verify(t, v, e.dig), "signature does not verify with key cosign.pub")
 		})
 
 		t.Run("either key of two", func(t *testing.T) {
-			e.push.pushSigs(t, e.repo, e.dig, keySig(t, other, e.image(), e.dig))
+			e.push.PushSigs(t, e.repo, e.dig, testsign.KeySig(t, other, e.image(), e.dig))
 			v, _ := e.verifier(t, fmt.Sprintf("  - images: [%q]\n    keys: [cosign.pub, other.pub]\n", e.image()))
 			wantVerified(t, e.verify(t, v, e.dig), "key other.pub", "tag ")
 		})
 
 		t.Run("tampered signature", func(t *testing.T) {
-			l := keySig(t, e.key, e.image(), e.dig)
-			sig, _ := base64.StdEncoding.DecodeString(l.ann[verify.SignatureAnnotation])
+			l := testsign.KeySig(t, e.key, e.image(), e.dig)
+			sig, _ := base64.StdEncoding.DecodeString(l.Annotations[verify.SignatureAnnotation])
 			sig[len(sig)-3] ^= 0x40
-			l.ann[verify.SignatureAnnotation] = base64.StdEncoding.EncodeToString(sig)
-			e.push.pushSigs(t, e.repo, e.dig, l)
+			l.Annotations[verify.SignatureAnnotation] = base64.StdEncoding.EncodeToString(sig)
+			e.push.PushSigs(t, e.repo, e.dig, l)
 			v, _ := e.verifier(t, e.keyRule())
 			wantUnsigned(t, e.verify(t, v, e.dig), "does not verify with key cosign.pub")
 		})
 
 		t.Run("tampered payload", func(t *testing.T) {
-			l := keySig(t, e.key, e.image(), e.dig)
-			l.payload = []byte(strings.Replace(string(l.payload), `"optional":null`, `"optional":{"by":"mallory"}`, 1))
-			e.push.pushSigs(t, e.repo, e.dig, l)
+			l := testsign.KeySig(t, e.key, e.image(), e.dig)
+			l.Payload = []byte(strings.Replace(string(l.Payload), `"optional":null`, `"optional":{"by":"mallory"}`, 1))
+			e.push.PushSigs(t, e.repo, e.dig, l)
 			v, _ := e.verifier(t, e.keyRule())
 			wantUnsigned(t, e.verify(t, v, e.dig), "does not verify with key cosign.pub")
 		})
@@ -185,13 +186,13 @@ func TestKeySignatures(t *testing.T) {
 		t.Run("signature of another digest", func(t *testing.T) {
 			// A valid signature of v1, copied under v2's .sig tag.
 			v2 := e.reg.PushIndex(t, e.repo, "v2", "linux/amd64").Digest
-			e.push.pushSigs(t, e.repo, v2, keySig(t, e.key, e.image(), e.dig))
+			e.push.PushSigs(t, e.repo, v2, testsign.KeySig(t, e.key, e.image(), e.dig))
 			v, _ := e.verifier(t, e.keyRule())
 			wantUnsigned(t, e.verify(t, v, v2), "signs "+e.dig+", not this digest")
 		})
 
 		t.Run("tag moved to an unsigned digest", func(t *testing.T) {
-			e.push.pushSigs(t, e.repo, e.dig, keySig(t, e.key, e.image(), e.dig))
+			e.push.PushSigs(t, e.repo, e.dig, testsign.KeySig(t, e.key, e.image(), e.dig))
 			moved := e.reg.PushIndex(t, e.repo, "v1", "linux/amd64", "linux/s390x").Digest
 			v, _ := e.verifier(t, e.keyRule())
 			wantVerified(t, e.verify(t, v, e.dig), "key cosign.pub", "tag ")
@@ -224,7 +225,7 @@ func TestKeyBundle(t *testing.T) {
 }
 
 func keyBundleCase(t *testing.T, e *env, configType string, requests int) {
-	e.push.pushBundleConfig(t, e.repo, e.dig, keyBundle(t, e.key, e.image(), e.dig), configType)
+	e.push.PushBundleConfig(t, e.repo, e.dig, testsign.KeyBundle(t, e.key, e.image(), e.dig), configType)
 	v, _ := e.verifier(t, e.keyRule())
 	wantVerified(t, e.verify(t, v, e.dig), "key cosign.pub", "referrer sha256:")
 	if c := e.reg.Counts(); c.Total != requests || c.Blobs != 1 {
@@ -233,13 +234,13 @@ func keyBundleCase(t *testing.T, e *env, configType string, requests int) {
 
 	// A bundle for another digest, attached to this one.
 	v2 := e.reg.PushIndex(t, e.repo, "v2", "linux/amd64").Digest
-	e.push.pushBundleConfig(t, e.repo, v2, keyBundle(t, e.key, e.image(), e.dig), configType)
+	e.push.PushBundleConfig(t, e.repo, v2, testsign.KeyBundle(t, e.key, e.image(), e.dig), configType)
 	v, _ = e.verifier(t, e.keyRule())
 	wantUnsigned(t, e.verify(t, v, v2), "signs "+e.dig+", not this digest")
 
 	// Signed with another key.
 	v3 := e.reg.PushIndex(t, e.repo, "v3", "linux/amd64").Digest
-	e.push.pushBundleConfig(t, e.repo, v3, keyBundle(t, newKey(t, e.dir, ""), e.image(), v3), configType)
+	e.push.PushBundleConfig(t, e.repo, v3, testsign.KeyBundle(t, testsign.NewKey(t, e.dir, ""), e.image(), v3), configType)
 	v, _ = e.verifier(t, e.keyRule())
 	wantUnsigned(t, e.verify(t, v, v3), "does not verify with key cosign.pub")
 }
@@ -251,7 +252,7 @@ func TestKeyless(t *testing.T) {
 	t.Parallel()
 	e := setup(t, testregistry.New)
 	glob := "https://github.com/acme/app/.github/workflows/*"
-	stranger := newSigstore(t) // a CA the trusted root does not list
+	stranger := testsign.NewSigstore(t) // a CA the trusted root does not list
 
 	for _, tc := range []struct {
 		name     string
@@ -260,30 +261,38 @@ func TestKeyless(t *testing.T) {
 		verified bool
 		reason   string
 	}{
-		{"tag layout", func(d string) { e.push.pushSigs(t, e.repo, d, keylessSig(t, e.vs, ghIdentity, ghIssuer, e.image(), d)) }, e.keylessRule(glob), true, ""},
-		{"bundle", func(d string) {
-			e.push.pushBundle(t, e.repo, d, keylessBundle(t, e.vs, ghIdentity, ghIssuer, e.image(), d))
+		{"tag layout", func(d string) {
+			e.push.PushSigs(t, e.repo, d, testsign.KeylessSig(t, e.vs, testsign.GHIdentity, testsign.GHIssuer, e.image(), d))
 		}, e.keylessRule(glob), true, ""},
-		{"exact identity", func(d string) { e.push.pushSigs(t, e.repo, d, keylessSig(t, e.vs, ghIdentity, ghIssuer, e.image(), d)) }, e.keylessRule(ghIdentity), true, ""},
-		{"identity regexp", func(d string) { e.push.pushSigs(t, e.repo, d, keylessSig(t, e.vs, ghIdentity, ghIssuer, e.image(), d)) },
-			fmt.Sprintf("  - images: [%q]\n    keyless: {issuer: %q, identity-regexp: '^https://github\\.com/acme/[^/]+/\\.github/workflows/release\\.yml@refs/heads/main$'}\n    trusted-root: trusted_root.json\n", e.image(), ghIssuer), true, ""},
+		{"bundle", func(d string) {
+			e.push.PushBundle(t, e.repo, d, testsign.KeylessBundle(t, e.vs, testsign.GHIdentity, testsign.GHIssuer, e.image(), d))
+		}, e.keylessRule(glob), true, ""},
+		{"exact identity", func(d string) {
+			e.push.PushSigs(t, e.repo, d, testsign.KeylessSig(t, e.vs, testsign.GHIdentity, testsign.GHIssuer, e.image(), d))
+		}, e.keylessRule(testsign.GHIdentity), true, ""},
+		{"identity regexp", func(d string) {
+			e.push.PushSigs(t, e.repo, d, testsign.KeylessSig(t, e.vs, testsign.GHIdentity, testsign.GHIssuer, e.image(), d))
+		},
+			fmt.Sprintf("  - images: [%q]\n    keyless: {issuer: %q, identity-regexp: '^https://github\\.com/acme/[^/]+/\\.github/workflows/release\\.yml@refs/heads/main$'}\n    trusted-root: trusted_root.json\n", e.image(), testsign.GHIssuer), true, ""},
 		{"other SAN", func(d string) {
-			e.push.pushSigs(t, e.repo, d, keylessSig(t, e.vs, "https://github.com/mallory/app/.github/workflows/x.yml@refs/heads/main", ghIssuer, e.image(), d))
-		}, e.keylessRule(glob), false, "signed by https://github.com/mallory/app/.github/workflows/x.yml@refs/heads/main (issuer " + ghIssuer + "), not identity " + glob},
+			e.push.PushSigs(t, e.repo, d, testsign.KeylessSig(t, e.vs, "https://github.com/mallory/app/.github/workflows/x.yml@refs/heads/main", testsign.GHIssuer, e.image(), d))
+		}, e.keylessRule(glob), false, "signed by https://github.com/mallory/app/.github/workflows/x.yml@refs/heads/main (issuer " + testsign.GHIssuer + "), not identity " + glob},
 		{"other issuer", func(d string) {
-			e.push.pushSigs(t, e.repo, d, keylessSig(t, e.vs, ghIdentity, "https://accounts.example.com", e.image(), d))
+			e.push.PushSigs(t, e.repo, d, testsign.KeylessSig(t, e.vs, testsign.GHIdentity, "https://accounts.example.com", e.image(), d))
 		}, e.keylessRule(glob), false, "(issuer https://accounts.example.com), not identity"},
 		{"other SAN, bundle", func(d string) {
-			e.push.pushBundle(t, e.repo, d, keylessBundle(t, e.vs, "https://github.com/mallory/app/.github/workflows/x.yml@refs/heads/main", ghIssuer, e.image(), d))
+			e.push.PushBundle(t, e.repo, d, testsign.KeylessBundle(t, e.vs, "https://github.com/mallory/app/.github/workflows/x.yml@refs/heads/main", testsign.GHIssuer, e.image(), d))
 		}, e.keylessRule(glob), false, "not identity " + glob},
 		{"untrusted CA", func(d string) {
-			e.push.pushSigs(t, e.repo, d, keylessSig(t, stranger, ghIdentity, ghIssuer, e.image(), d))
+			e.push.PushSigs(t, e.repo, d, testsign.KeylessSig(t, stranger, testsign.GHIdentity, testsign.GHIssuer, e.image(), d))
 		}, e.keylessRule(glob), false, "does not verify"},
 		{"untrusted CA, bundle", func(d string) {
-			e.push.pushBundle(t, e.repo, d, keylessBundle(t, stranger, ghIdentity, ghIssuer, e.image(), d))
+			e.push.PushBundle(t, e.repo, d, testsign.KeylessBundle(t, stranger, testsign.GHIdentity, testsign.GHIssuer, e.image(), d))
 		}, e.keylessRule(glob), false, "does not verify"},
-		{"key signature, keyless rule", func(d string) { e.push.pushSigs(t, e.repo, d, keySig(t, e.key, e.image(), d)) }, e.keylessRule(glob), false, "signed with a key, but the rule accepts only keyless"},
-		{"keyless signature, key rule", func(d string) { e.push.pushSigs(t, e.repo, d, keylessSig(t, e.vs, ghIdentity, ghIssuer, e.image(), d)) }, e.keyRule(), false, "keyless signature, but the rule accepts only key cosign.pub"},
+		{"key signature, keyless rule", func(d string) { e.push.PushSigs(t, e.repo, d, testsign.KeySig(t, e.key, e.image(), d)) }, e.keylessRule(glob), false, "signed with a key, but the rule accepts only keyless"},
+		{"keyless signature, key rule", func(d string) {
+			e.push.PushSigs(t, e.repo, d, testsign.KeylessSig(t, e.vs, testsign.GHIdentity, testsign.GHIssuer, e.image(), d))
+		}, e.keyRule(), false, "keyless signature, but the rule accepts only key cosign.pub"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A digest of its own per case (cases share the registry).
@@ -292,8 +301,8 @@ func TestKeyless(t *testing.T) {
 			v, _ := e.verifier(t, tc.rule)
 			r := e.verify(t, v, d)
 			if tc.verified {
-				wantVerified(t, r, ghIdentity, "")
-				if r.Issuer != ghIssuer || !strings.Contains(r.Message(), "signed by "+ghIdentity+" (issuer "+ghIssuer+")") {
+				wantVerified(t, r, testsign.GHIdentity, "")
+				if r.Issuer != testsign.GHIssuer || !strings.Contains(r.Message(), "signed by "+testsign.GHIdentity+" (issuer "+testsign.GHIssuer+")") {
 					t.Errorf("issuer %q message %q", r.Issuer, r.Message())
 				}
 				return
@@ -318,7 +327,7 @@ func TestLookupFailure(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}))
-	e.push.pushSigs(t, e.repo, e.dig, keySig(t, e.key, e.image(), e.dig))
+	e.push.PushSigs(t, e.repo, e.dig, testsign.KeySig(t, e.key, e.image(), e.dig))
 	v, _ := e.verifier(t, e.keyRule(), verify.WithRetry(2, time.Millisecond))
 	r := e.verify(t, v, e.dig)
 	if r.Verified || !errors.Is(r.Err, verify.ErrLookup) || !strings.Contains(r.Err.Error(), "HTTP 502") {
@@ -334,11 +343,11 @@ func TestLookupFailure(t *testing.T) {
 func TestBounds(t *testing.T) {
 	t.Parallel()
 	e := setup(t, testregistry.New)
-	var layers []sigLayer
+	var layers []testsign.Layer
 	for range verify.MaxSignatures + 3 {
-		layers = append(layers, keySig(t, newKey(t, e.dir, ""), e.image(), e.dig))
+		layers = append(layers, testsign.KeySig(t, testsign.NewKey(t, e.dir, ""), e.image(), e.dig))
 	}
-	e.push.pushSigs(t, e.repo, e.dig, layers...)
+	e.push.PushSigs(t, e.repo, e.dig, layers...)
 	v, _ := e.verifier(t, e.keyRule())
 	wantUnsigned(t, e.verify(t, v, e.dig), fmt.Sprintf("more than %d signatures", verify.MaxSignatures))
 	if c := e.reg.Counts(); c.Blobs != verify.MaxSignatures {
@@ -378,8 +387,8 @@ func TestPublicGoodRootUnavailable(t *testing.T) {
 	}))
 	t.Cleanup(tufSrv.Close)
 	e := setup(t, testregistry.New)
-	e.push.pushSigs(t, e.repo, e.dig, keylessSig(t, e.vs, ghIdentity, ghIssuer, e.image(), e.dig))
-	rule := fmt.Sprintf("  - images: [%q]\n    keyless: {issuer: %q, identity: %q}\n", e.image(), ghIssuer, ghIdentity)
+	e.push.PushSigs(t, e.repo, e.dig, testsign.KeylessSig(t, e.vs, testsign.GHIdentity, testsign.GHIssuer, e.image(), e.dig))
+	rule := fmt.Sprintf("  - images: [%q]\n    keyless: {issuer: %q, identity: %q}\n", e.image(), testsign.GHIssuer, testsign.GHIdentity)
 	v, _ := e.verifier(t, rule, verify.WithTUF(tufSrv.URL, 5*time.Second))
 	start := time.Now()
 	r := e.verify(t, v, e.dig)
@@ -391,7 +400,7 @@ func TestPublicGoodRootUnavailable(t *testing.T) {
 	}
 	first := hits.Load()
 	v2 := e.reg.PushImage(t, e.repo, "v2").Digest
-	e.push.pushSigs(t, e.repo, v2, keylessSig(t, e.vs, ghIdentity, ghIssuer, e.image(), v2))
+	e.push.PushSigs(t, e.repo, v2, testsign.KeylessSig(t, e.vs, testsign.GHIdentity, testsign.GHIssuer, e.image(), v2))
 	if r := e.verify(t, v, v2); !errors.Is(r.Err, verify.ErrTrustedRoot) {
 		t.Errorf("second digest: %+v", r)
 	}
@@ -405,7 +414,7 @@ func TestPublicGoodRootUnavailable(t *testing.T) {
 func TestPolicyErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	newKey(t, dir, "good.pub")
+	testsign.NewKey(t, dir, "good.pub")
 	must := func(name, content string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)

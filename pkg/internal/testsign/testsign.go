@@ -1,7 +1,10 @@
-package verify_test
-
-// Signing helpers: sign test images in-process the way cosign does, and
-// push the signatures in cosign's two layouts.
+// Package testsign signs test images in-process the way cosign does — a
+// key pair as `cosign generate-key-pair` makes, and a VirtualSigstore (a
+// test CA standing in for Fulcio, a test transparency-log key standing in
+// for Rekor) for keyless signatures — and pushes the signatures in cosign's
+// two layouts: the sha256-<hex>.sig tag and Sigstore bundle referrers.
+// Tests only.
+package testsign
 
 import (
 	"bytes"
@@ -43,13 +46,13 @@ import (
 	"github.com/digestbot/digestbot/pkg/verify"
 )
 
-// keyPair is an ECDSA P-256 key pair, as `cosign generate-key-pair` makes.
-type keyPair struct {
+// Key is an ECDSA P-256 key pair, as `cosign generate-key-pair` makes.
+type Key struct {
 	priv *ecdsa.PrivateKey
 }
 
-// newKey generates a key pair and writes its public key (PEM) to dir/name.
-func newKey(t testing.TB, dir, name string) *keyPair {
+// NewKey generates a key pair and writes its public key (PEM) to dir/name.
+func NewKey(t testing.TB, dir, name string) *Key {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -65,11 +68,11 @@ func newKey(t testing.TB, dir, name string) *keyPair {
 			t.Fatal(err)
 		}
 	}
-	return &keyPair{priv: priv}
+	return &Key{priv: priv}
 }
 
 // sign signs data as cosign does with a key: ECDSA over its SHA-256.
-func (k *keyPair) sign(t testing.TB, data []byte) []byte {
+func (k *Key) Sign(t testing.TB, data []byte) []byte {
 	t.Helper()
 	sum := sha256.Sum256(data)
 	sig, err := ecdsa.SignASN1(rand.Reader, k.priv, sum[:])
@@ -79,37 +82,37 @@ func (k *keyPair) sign(t testing.TB, data []byte) []byte {
 	return sig
 }
 
-// payloadFor is cosign's simple-signing payload for image@dig.
-func payloadFor(image, dig string) []byte {
+// Payload is cosign's simple-signing payload for image@dig.
+func Payload(image, dig string) []byte {
 	return fmt.Appendf(nil, `{"critical":{"identity":{"docker-reference":%q},"image":{"docker-manifest-digest":%q},"type":"cosign container image signature"},"optional":null}`, image, dig)
 }
 
-// sigLayer is one layer of a .sig manifest.
-type sigLayer struct {
-	payload []byte
-	ann     map[string]string
+// Layer is one layer of a .sig manifest.
+type Layer struct {
+	Payload     []byte
+	Annotations map[string]string
 }
 
-// keySig is a key signature of image@dig in the .sig layout.
-func keySig(t testing.TB, k *keyPair, image, dig string) sigLayer {
-	p := payloadFor(image, dig)
-	return sigLayer{payload: p, ann: map[string]string{verify.SignatureAnnotation: base64.StdEncoding.EncodeToString(k.sign(t, p))}}
+// KeySig is a key signature of image@dig in the .sig layout.
+func KeySig(t testing.TB, k *Key, image, dig string) Layer {
+	p := Payload(image, dig)
+	return Layer{Payload: p, Annotations: map[string]string{verify.SignatureAnnotation: base64.StdEncoding.EncodeToString(k.Sign(t, p))}}
 }
 
-// pusher pushes blobs and manifests with regclient, as cosign and oras do.
-type pusher struct {
+// Pusher pushes blobs and manifests with regclient, as cosign and oras do.
+type Pusher struct {
 	rc   *regclient.RegClient
 	host string
 }
 
-func newPusher(reg *testregistry.Registry) *pusher {
-	return &pusher{
+func NewPusher(reg *testregistry.Registry) *Pusher {
+	return &Pusher{
 		rc:   regclient.New(regclient.WithConfigHost(rcconfig.Host{Name: reg.PushHost(), TLS: rcconfig.TLSDisabled})),
 		host: reg.PushHost(),
 	}
 }
 
-func (p *pusher) ref(t testing.TB, repo string) ref.Ref {
+func (p *Pusher) ref(t testing.TB, repo string) ref.Ref {
 	t.Helper()
 	r, err := ref.New(p.host + "/" + repo)
 	if err != nil {
@@ -118,7 +121,7 @@ func (p *pusher) ref(t testing.TB, repo string) ref.Ref {
 	return r
 }
 
-func (p *pusher) blob(t testing.TB, repo, mediaType string, raw []byte, ann map[string]string) descriptor.Descriptor {
+func (p *Pusher) blob(t testing.TB, repo, mediaType string, raw []byte, ann map[string]string) descriptor.Descriptor {
 	t.Helper()
 	d := descriptor.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(raw), Size: int64(len(raw)), Annotations: ann}
 	if _, err := p.rc.BlobPut(context.Background(), p.ref(t, repo), d, bytes.NewReader(raw)); err != nil {
@@ -129,8 +132,8 @@ func (p *pusher) blob(t testing.TB, repo, mediaType string, raw []byte, ann map[
 
 var emptyJSON = []byte("{}")
 
-// pushSigs stores layers as the .sig manifest of repo@dig (replacing any).
-func (p *pusher) pushSigs(t testing.TB, repo, dig string, layers ...sigLayer) {
+// PushSigs stores layers as the .sig manifest of repo@dig (replacing any).
+func (p *Pusher) PushSigs(t testing.TB, repo, dig string, layers ...Layer) {
 	t.Helper()
 	m := v1.Manifest{
 		Versioned: v1.ManifestSchemaVersion,
@@ -138,12 +141,12 @@ func (p *pusher) pushSigs(t testing.TB, repo, dig string, layers ...sigLayer) {
 		Config:    p.blob(t, repo, mediatype.OCI1ImageConfig, emptyJSON, nil),
 	}
 	for _, l := range layers {
-		m.Layers = append(m.Layers, p.blob(t, repo, verify.SimpleSigningMediaType, l.payload, l.ann))
+		m.Layers = append(m.Layers, p.blob(t, repo, verify.SimpleSigningMediaType, l.Payload, l.Annotations))
 	}
 	p.putManifest(t, p.ref(t, repo).SetTag(verify.SignatureTag(dig)), m)
 }
 
-func (p *pusher) putManifest(t testing.TB, r ref.Ref, orig v1.Manifest) {
+func (p *Pusher) putManifest(t testing.TB, r ref.Ref, orig v1.Manifest) {
 	t.Helper()
 	m, err := manifest.New(manifest.WithOrig(orig))
 	if err != nil {
@@ -157,7 +160,7 @@ func (p *pusher) putManifest(t testing.TB, r ref.Ref, orig v1.Manifest) {
 	}
 }
 
-// pushBundle attaches a Sigstore bundle to repo@dig as an OCI referrer, as
+// PushBundle attaches a Sigstore bundle to repo@dig as an OCI referrer, as
 // cosign 3 does (regclient updates the fallback tag on registries without
 // the referrers API).
 //
@@ -165,12 +168,12 @@ func (p *pusher) putManifest(t testing.TB, r ref.Ref, orig v1.Manifest) {
 // cosign writes, or the bundle type for go-containerregistry's in-process
 // referrers API, which reports the config media type as the artifactType
 // instead of the manifest's artifactType (the pre-1.1 convention).
-func (p *pusher) pushBundle(t testing.TB, repo, dig string, bundleJSON []byte) {
+func (p *Pusher) PushBundle(t testing.TB, repo, dig string, bundleJSON []byte) {
 	t.Helper()
-	p.pushBundleConfig(t, repo, dig, bundleJSON, mediatype.OCI1Empty)
+	p.PushBundleConfig(t, repo, dig, bundleJSON, mediatype.OCI1Empty)
 }
 
-func (p *pusher) pushBundleConfig(t testing.TB, repo, dig string, bundleJSON []byte, configType string) {
+func (p *Pusher) PushBundleConfig(t testing.TB, repo, dig string, bundleJSON []byte, configType string) {
 	t.Helper()
 	subj, err := p.rc.ManifestHead(context.Background(), p.ref(t, repo).SetDigest(dig), regclient.WithManifestRequireDigest())
 	if err != nil {
@@ -188,8 +191,8 @@ func (p *pusher) pushBundleConfig(t testing.TB, repo, dig string, bundleJSON []b
 	p.putManifest(t, p.ref(t, repo), m)
 }
 
-// statement is the in-toto statement cosign 3 signs for an image.
-func statement(image, dig string) []byte {
+// Statement is the in-toto Statement cosign 3 signs for an image.
+func Statement(image, dig string) []byte {
 	alg, hexd, _ := strings.Cut(dig, ":")
 	return fmt.Appendf(nil, `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":%q,"digest":{%q:%q}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}`, image, alg, hexd)
 }
@@ -211,16 +214,16 @@ func marshalBundle(t testing.TB, b *protobundle.Bundle) []byte {
 	return raw
 }
 
-// keyBundle is a Sigstore bundle signing image@dig's statement with a key.
-func keyBundle(t testing.TB, k *keyPair, image, dig string) []byte {
-	st := statement(image, dig)
+// KeyBundle is a Sigstore bundle signing image@dig's Statement with a key.
+func KeyBundle(t testing.TB, k *Key, image, dig string) []byte {
+	st := Statement(image, dig)
 	return marshalBundle(t, &protobundle.Bundle{
 		VerificationMaterial: &protobundle.VerificationMaterial{
 			Content: &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{Hint: "test-key"}},
 		},
 		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
 			Payload: st, PayloadType: intotoType,
-			Signatures: []*protodsse.Signature{{Sig: k.sign(t, pae(intotoType, st))}},
+			Signatures: []*protodsse.Signature{{Sig: k.Sign(t, pae(intotoType, st))}},
 		}},
 	})
 }
@@ -229,11 +232,11 @@ func keyBundle(t testing.TB, k *keyPair, image, dig string) []byte {
 // a transparency log key standing in for Rekor, and a TSA.
 
 const (
-	ghIssuer   = "https://token.actions.githubusercontent.com"
-	ghIdentity = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
+	GHIssuer   = "https://token.actions.githubusercontent.com"
+	GHIdentity = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
 )
 
-func newSigstore(t testing.TB) *ca.VirtualSigstore {
+func NewSigstore(t testing.TB) *ca.VirtualSigstore {
 	t.Helper()
 	vs, err := ca.NewVirtualSigstore()
 	if err != nil {
@@ -242,8 +245,8 @@ func newSigstore(t testing.TB) *ca.VirtualSigstore {
 	return vs
 }
 
-// writeTrustedRoot writes vs's CA, TSA and log keys as a trusted_root.json.
-func writeTrustedRoot(t testing.TB, vs *ca.VirtualSigstore, path string) {
+// WriteTrustedRoot writes vs's CA, TSA and log keys as a trusted_root.json.
+func WriteTrustedRoot(t testing.TB, vs *ca.VirtualSigstore, path string) {
 	t.Helper()
 	// VirtualSigstore keys its logs by hex ID and stores the hex text as
 	// the ID; a trusted_root.json holds the raw key ID bytes.
@@ -287,11 +290,11 @@ func set(t testing.TB, vs *ca.VirtualSigstore, tle *protorekor.TransparencyLogEn
 	return s
 }
 
-// keylessSig is a keyless signature of image@dig in the .sig layout: the
+// KeylessSig is a keyless signature of image@dig in the .sig layout: the
 // certificate and the Rekor bundle ride in the layer's annotations.
-func keylessSig(t testing.TB, vs *ca.VirtualSigstore, identity, issuer, image, dig string) sigLayer {
+func KeylessSig(t testing.TB, vs *ca.VirtualSigstore, identity, issuer, image, dig string) Layer {
 	t.Helper()
-	p := payloadFor(image, dig)
+	p := Payload(image, dig)
 	e, err := vs.Sign(identity, issuer, p)
 	if err != nil {
 		t.Fatal(err)
@@ -312,18 +315,18 @@ func keylessSig(t testing.TB, vs *ca.VirtualSigstore, identity, issuer, image, d
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sigLayer{payload: p, ann: map[string]string{
+	return Layer{Payload: p, Annotations: map[string]string{
 		verify.SignatureAnnotation:   base64.StdEncoding.EncodeToString(sc.Signature()),
 		verify.CertificateAnnotation: certPEM(vc.Certificate()),
 		verify.BundleAnnotation:      string(rb),
 	}}
 }
 
-// keylessBundle is a v0.3 Sigstore bundle signing image@dig's statement
+// KeylessBundle is a v0.3 Sigstore bundle signing image@dig's Statement
 // with a certificate, with its Rekor entry's inclusion proof and promise.
-func keylessBundle(t testing.TB, vs *ca.VirtualSigstore, identity, issuer, image, dig string) []byte {
+func KeylessBundle(t testing.TB, vs *ca.VirtualSigstore, identity, issuer, image, dig string) []byte {
 	t.Helper()
-	e, err := vs.AttestAtTime(identity, issuer, statement(image, dig), time.Now().Add(5*time.Minute), true)
+	e, err := vs.AttestAtTime(identity, issuer, Statement(image, dig), time.Now().Add(5*time.Minute), true)
 	if err != nil {
 		t.Fatal(err)
 	}
