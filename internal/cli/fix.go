@@ -61,6 +61,10 @@ func fixRun(ctx context.Context, opts *FixOptions) error {
 		return runError(err)
 	}
 	problems := out.Problems
+	// written holds the files fix changed on disk (all of them for a dry
+	// run): the summary, the warnings and the Action outputs count only
+	// these, never a write that failed.
+	written := out.Files
 	if opts.DryRun {
 		for _, fc := range out.Files {
 			if err := report.WriteDiff(env.Stdout, fc.File.Path, fc.File.Src, fc.New); err != nil {
@@ -72,10 +76,13 @@ func fixRun(ctx context.Context, opts *FixOptions) error {
 		if err != nil {
 			return err
 		}
+		written = nil
 		for i, fc := range out.Files {
 			if errs[i] != nil {
 				problems = append(problems, finding.Problem{File: fc.File.Path, Message: errs[i].Error()})
+				continue
 			}
+			written = append(written, fc)
 		}
 	}
 	summary := env.Stdout
@@ -86,8 +93,8 @@ func fixRun(ctx context.Context, opts *FixOptions) error {
 	errs := reportErrors(env, out.Findings, problems)
 	// Refs fix cannot edit: one line each, the bytes stay as they are.
 	printProblems(env.Stderr, out.Unpinnable)
-	warnImageChanges(env, out.Files, opts.DryRun)
-	line, kv := fixSummary(out, opts.DryRun, errs)
+	warnImageChanges(env, written, opts.DryRun)
+	line, kv := fixSummary(out.Findings, written, opts.DryRun, errs)
 	fmt.Fprintln(summary, line)
 	if err := writeGitHubOutput(env, kv); err != nil {
 		fmt.Fprintf(env.Stderr, "digestbot: cannot write GITHUB_OUTPUT: %v\n", err)
@@ -115,9 +122,9 @@ func warnImageChanges(env *Env, files []plan.FileChange, dryRun bool) {
 }
 
 // fixSummary returns the summary line and the same counts as Action outputs.
-func fixSummary(out *plan.Outcome, dryRun bool, errs int) (string, map[string]string) {
+func fixSummary(findings []finding.Finding, written []plan.FileChange, dryRun bool, errs int) (string, map[string]string) {
 	var pinned, refreshed, skipped int
-	for _, fc := range out.Files {
+	for _, fc := range written {
 		for _, c := range fc.Changes {
 			if c.Status == finding.Unpinned {
 				pinned++
@@ -126,7 +133,7 @@ func fixSummary(out *plan.Outcome, dryRun bool, errs int) (string, map[string]st
 			}
 		}
 	}
-	for _, f := range out.Findings {
+	for _, f := range findings {
 		if f.Status == finding.Skipped {
 			skipped++
 		}
@@ -136,12 +143,12 @@ func fixSummary(out *plan.Outcome, dryRun bool, errs int) (string, map[string]st
 		prefix = "dry run: "
 	}
 	files := "files"
-	if len(out.Files) == 1 {
+	if len(written) == 1 {
 		files = "file"
 	}
 	kv := map[string]string{
 		"pinned": strconv.Itoa(pinned), "refreshed": strconv.Itoa(refreshed), "skipped": strconv.Itoa(skipped),
-		"errors": strconv.Itoa(errs), "files": strconv.Itoa(len(out.Files)),
+		"errors": strconv.Itoa(errs), "files": strconv.Itoa(len(written)),
 	}
-	return fmt.Sprintf("%spinned %d, refreshed %d, skipped %d, errors %d (%d %s changed)", prefix, pinned, refreshed, skipped, errs, len(out.Files), files), kv
+	return fmt.Sprintf("%spinned %d, refreshed %d, skipped %d, errors %d (%d %s changed)", prefix, pinned, refreshed, skipped, errs, len(written), files), kv
 }

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,5 +188,66 @@ func TestSignalDuringFix(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSecondSignalEndsAtOnce: after the first SIGINT digestbot finishes
+// the work in flight, which may take a while (here a bearer-token request
+// to a server that never answers, bounded only by --lookup-timeout); a
+// second signal ends the process at once.
+func TestSecondSignalEndsAtOnce(t *testing.T) {
+	t.Parallel()
+	bin := buildDigestbot(t)
+	tok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(tok.Close)
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+tok.URL+`/token",service="x"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(reg.Close)
+	host := reg.Listener.Addr().String()
+	root := t.TempDir()
+	for name, data := range map[string]string{
+		".digestbot.yaml": "registries:\n  " + host + ": {tls: disabled}\n",
+		"Dockerfile":      "FROM " + host + "/app:1\n",
+	} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "check", "--lookup-timeout", "60s", root)
+	cmd.Env = binEnv(t)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	time.Sleep(time.Second) // scanned; the token request hangs
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-done:
+		t.Logf("ended after the first signal: %v", err)
+		return
+	case <-time.After(300 * time.Millisecond):
+	}
+	sent := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if el := time.Since(sent); el > 2*time.Second {
+			t.Errorf("ended %s after the second signal", el)
+		}
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+			t.Errorf("exit: %v, want a failure", err)
+		}
+		if !strings.Contains(stderr.String(), "interrupted again") {
+			t.Errorf("stderr: %s", stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("still running 10 s after the second signal")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -118,5 +119,73 @@ func TestOutputCannotInject(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(w.root, evilDir, "Dockerfile")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// readOnlyDir makes dir refuse new files: chmod for a user, the immutable
+// attribute for root (whom permissions do not stop). It skips the test
+// when neither works here.
+func readOnlyDir(t *testing.T, dir string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Skip(err)
+		}
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
+		return
+	}
+	if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("chattr", "-i", dir).Run() })
+}
+
+// TestSummaryCountsOnlyWrites: a file that cannot be written is an error,
+// and the summary line and the Action outputs count only the files fix
+// did write.
+func TestSummaryCountsOnlyWrites(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, testregistry.New(t))
+	w.push("index library/node:20")
+	w.write(map[string]string{".digestbot.yaml": defaultConfig, "ok/Dockerfile": "FROM node:20\n", "ro/Dockerfile": "FROM node:20\nFROM node:20\n"})
+	readOnlyDir(t, filepath.Join(w.root, "ro"))
+	out := filepath.Join(t.TempDir(), "output")
+	w.env = map[string]string{"GITHUB_OUTPUT": out}
+	stdout, stderr := w.mustRun(2, "fix", "$ROOT")
+	if !strings.Contains(stdout, "pinned 1, refreshed 0, skipped 0, errors 1 (1 file changed)") {
+		t.Errorf("summary:\n%s\nstderr:\n%s", stdout, stderr)
+	}
+	if !strings.Contains(stderr, "ro/Dockerfile") {
+		t.Errorf("the failed write is not reported:\n%s", stderr)
+	}
+	b, _ := os.ReadFile(out)
+	for _, want := range []string{"pinned=1\n", "files=1\n", "errors=1\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("GITHUB_OUTPUT lacks %q:\n%s", want, b)
+		}
+	}
+	if got := w.read("ro/Dockerfile"); got != "FROM node:20\nFROM node:20\n" {
+		t.Errorf("ro/Dockerfile = %q", got)
+	}
+}
+
+// TestPathSymlinkToFolder: a PATH that is itself a symlink to a folder is
+// the user's explicit choice: it is scanned and fixed like the folder.
+func TestPathSymlinkToFolder(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, testregistry.New(t))
+	w.push("index library/node:20")
+	w.write(map[string]string{".digestbot.yaml": defaultConfig, "Dockerfile": "FROM node:20\n"})
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(w.root, link); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _ := w.mustRun(1, "check", link)
+	if !strings.Contains(stdout, "1 ref in 1 file") {
+		t.Errorf("check through the symlink:\n%s", stdout)
+	}
+	w.mustRun(0, "fix", link)
+	if got := w.read("Dockerfile"); !strings.Contains(got, "@sha256:") && !strings.Contains(got, "@<") {
+		t.Errorf("not pinned through the symlink: %q", got)
 	}
 }
