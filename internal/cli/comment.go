@@ -3,12 +3,16 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strconv"
 
+	"github.com/google/go-github/v75/github"
 	"github.com/spf13/cobra"
 
+	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/finding"
+	"github.com/digestbot/digestbot/pkg/plan"
 	"github.com/digestbot/digestbot/pkg/pullreq"
 	"github.com/digestbot/digestbot/pkg/report"
 )
@@ -21,6 +25,9 @@ type pullRequestEvent struct {
 		Head   struct {
 			SHA string `json:"sha"`
 		} `json:"head"`
+		Base struct {
+			SHA string `json:"sha"`
+		} `json:"base"`
 	} `json:"pull_request"`
 }
 
@@ -75,7 +82,7 @@ func commentRun(ctx context.Context, opts *CommentOptions) error {
 	if err != nil {
 		return err
 	}
-	headSHA := ""
+	headSHA, baseSHA := "", ""
 	if p := env.Getenv("GITHUB_EVENT_PATH"); p != "" {
 		ev, err := readEvent(p)
 		if err != nil {
@@ -87,18 +94,24 @@ func commentRun(ctx context.Context, opts *CommentOptions) error {
 				n = ev.PullRequest.Number
 			}
 			if number == 0 || number == n {
-				number, headSHA = n, ev.PullRequest.Head.SHA
+				number, headSHA, baseSHA = n, ev.PullRequest.Head.SHA, ev.PullRequest.Base.SHA
 			}
 		}
 	}
 	if number <= 0 {
 		return usageError("no pull request: comment runs on pull_request events (GITHUB_EVENT_PATH); elsewhere pass --pr N")
 	}
-	out, err := planInRepo(ctx, env, opts.Paths, opts.ConfigFile, opts.Resolve)
+	client, err := gs.client(ctx, env)
 	if err != nil {
 		return err
 	}
-	client, err := gs.client(ctx, env)
+	// The checkout is the pull request's head: its config is the author's.
+	// Where registry requests (and so credentials) go is decided by the
+	// base branch's config, the trusted one.
+	trusted := baseRegistries(ctx, env, client, gs, number, baseSHA)
+	out, err := planInRepoWith(ctx, env, opts.Paths, opts.ConfigFile, opts.Resolve, func(po *plan.Options) {
+		po.TrustedRegistries = &trusted
+	})
 	if err != nil {
 		return err
 	}
@@ -134,6 +147,39 @@ func commentRun(ctx context.Context, opts *CommentOptions) error {
 		}
 	}
 	return verdict(env, res.Findings, problems)
+}
+
+// baseRegistries returns the registries section of the base branch's
+// config (at baseSHA, or the pull request's base when it is ""). Without
+// one, or when it cannot be read, it is empty: every registry is then
+// reached under its own name, with its own credentials only.
+func baseRegistries(ctx context.Context, env *Env, client *github.Client, gs githubSettings, number int, baseSHA string) map[string]config.Registry {
+	warn := func(why string) map[string]config.Registry {
+		fmt.Fprintln(env.Stderr, "digestbot: "+safeMsg("the base branch's config could not be read ("+why+"); registries are reached under their own names, as without a registries: section"))
+		return map[string]config.Registry{}
+	}
+	if baseSHA == "" {
+		pr, _, err := client.PullRequests.Get(ctx, gs.repo.Owner, gs.repo.Name, number)
+		if err != nil {
+			return warn(err.Error())
+		}
+		baseSHA = pr.GetBase().GetSHA()
+	}
+	b, name, err := pullreq.ReadFileAt(ctx, client, gs.repo, baseSHA, config.FileNames...)
+	switch {
+	case err != nil:
+		return warn(err.Error())
+	case b == nil:
+		return map[string]config.Registry{}
+	}
+	c, err := config.Parse(b)
+	if err != nil {
+		return warn(name + ": " + err.Error())
+	}
+	if c.Registries == nil {
+		return map[string]config.Registry{}
+	}
+	return c.Registries
 }
 
 func readEvent(path string) (*pullRequestEvent, error) {

@@ -112,11 +112,19 @@ func warnImageChangesPR(env *Env, files []plan.FileChange) {
 // planInRepo runs the plan for pr and comment over PATH (default ".") and
 // names files relative to the repository root, as the GitHub API does.
 func planInRepo(ctx context.Context, env *Env, paths []string, configFile string, ro ResolveOptions) (*plan.Outcome, error) {
+	return planInRepoWith(ctx, env, paths, configFile, ro, nil)
+}
+
+// planInRepoWith is planInRepo with the plan options adjusted by set.
+func planInRepoWith(ctx context.Context, env *Env, paths []string, configFile string, ro ResolveOptions, set func(*plan.Options)) (*plan.Outcome, error) {
 	prog := newProgress(env)
 	defer prog.done()
 	po, err := planOptions(env, paths, configFile, ro, prog)
 	if err != nil {
 		return nil, err
+	}
+	if set != nil {
+		set(&po)
 	}
 	po.InRepo, po.Workspace = true, env.Getenv("GITHUB_WORKSPACE")
 	out, err := plan.Run(ctx, po)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -184,10 +185,61 @@ func (c *Config) applyDefaults() {
 
 // Load reads a config file. A missing file is an error; use Find to read
 // the default file only when present.
+//
+// Only a regular file of at most MaxFileSize is read: a symlink to
+// /dev/zero or a FIFO is refused, never read or waited on.
 func Load(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	return load(f, path)
+}
+
+// MaxFileSize bounds a config file (real ones are well under 10 KiB).
+const MaxFileSize = 1 << 20
+
+// ErrNotRegular: the config is not a regular file (a FIFO, a device, a
+// folder), or a repository's config leads outside the repository.
+var ErrNotRegular = errors.New("not a regular file")
+
+// LoadInRoot reads the config file name in dir, a repository's own config:
+// unlike an explicit --config, it must stay inside dir (a symlink out of it
+// is refused, and its target is never read nor shown), and be a regular
+// file of bounded size.
+func LoadInRoot(dir, name string) (*Config, error) {
+	path := filepath.Join(dir, name)
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer r.Close()
+	f, err := r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if strings.Contains(err.Error(), "escapes from parent") {
+			return nil, fmt.Errorf("read config: %s leads outside the repository; a repository's config must be a file inside it: %w", path, ErrNotRegular)
+		}
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	return load(f, path)
+}
+
+func load(f *os.File, path string) (*Config, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("read config: %s: %w", path, ErrNotRegular)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if len(b) > MaxFileSize {
+		return nil, fmt.Errorf("read config: %s is larger than %d KiB", path, MaxFileSize>>10)
 	}
 	c, err := Parse(b)
 	if err != nil {
@@ -246,6 +298,10 @@ func (c *Config) validate() error {
 		}
 		if name == "" || strings.ContainsAny(name, "/ ") {
 			return fmt.Errorf("%w: registry name %q must be a host such as docker.io or registry.internal:5000", ErrInvalid, name)
+		}
+		if strings.Contains(r.Host, "@") {
+			// A login written into the host: never echoed.
+			return fmt.Errorf("%w: registries.%s.host holds a login (user:password@); give only host[:port]: credentials come from the Docker config", ErrInvalid, name)
 		}
 		if strings.ContainsAny(r.Host, "/ ") {
 			return fmt.Errorf("%w: registries.%s.host is %q; give a host[:port] without a scheme or path", ErrInvalid, name, r.Host)

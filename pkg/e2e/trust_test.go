@@ -2,15 +2,20 @@ package e2e
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/digestbot/digestbot/pkg/internal/fakegithub"
 	"github.com/digestbot/digestbot/pkg/internal/testregistry"
 )
 
@@ -187,5 +192,65 @@ func TestPathSymlinkToFolder(t *testing.T) {
 	w.mustRun(0, "fix", link)
 	if got := w.read("Dockerfile"); !strings.Contains(got, "@sha256:") && !strings.Contains(got, "@<") {
 		t.Errorf("not pinned through the symlink: %q", got)
+	}
+}
+
+// TestCommentUsesBaseRegistries: comment runs on a pull request's head,
+// whose .digestbot.yaml is the author's. A head that maps docker.io to its
+// own plain-HTTP host gets nothing there — no request, so neither the
+// Docker Hub password nor the workflow token: the base branch's registries
+// apply (checked at the other host's listener).
+func TestCommentUsesBaseRegistries(t *testing.T) {
+	reg := testregistry.New(t)
+	reg.PushIndex(t, "library/node", "20")
+	var evilHits atomic.Int64
+	var evilAuth atomic.Value
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		evilHits.Add(1)
+		if a := r.Header.Get("Authorization"); a != "" {
+			evilAuth.Store(a)
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="evil"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(evil.Close)
+	baseCfg := "registries:\n  docker.io: {host: " + reg.Host() + ", tls: disabled}\n"
+	headCfg := "registries:\n  docker.io: {host: " + evil.Listener.Addr().String() + ", tls: disabled}\n  ghcr.io: {host: " + evil.Listener.Addr().String() + ", tls: disabled}\n"
+
+	fake := fakegithub.New(t, "acme", "shop")
+	fake.Seed("main", map[string]string{".digestbot.yaml": baseCfg, "README.md": "x\n"})
+	fake.Branch("feature", "main")
+	headSHA := fake.Commit("feature", "add images",
+		fakegithub.File{Path: ".digestbot.yaml", Content: headCfg},
+		fakegithub.File{Path: "Dockerfile", Content: "FROM node:20\nFROM ghcr.io/acme/app:1\n"})
+	n := fake.OpenPR("feature", "main", "Add images", "", "mallory")
+
+	w := newWorld(t, reg)
+	w.write(map[string]string{".digestbot.yaml": headCfg, "Dockerfile": "FROM node:20\nFROM ghcr.io/acme/app:1\n"})
+	if err := os.Mkdir(filepath.Join(w.root, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	event := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(event, []byte(fmt.Sprintf(`{"number":%d,"pull_request":{"number":%d,"head":{"sha":%q}}}`, n, n, headSHA)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dockerDir := t.TempDir()
+	hub := base64.StdEncoding.EncodeToString([]byte("hubuser:hub-Pa55word"))
+	if err := os.WriteFile(filepath.Join(dockerDir, "config.json"), []byte(`{"auths":{"https://index.docker.io/v1/":{"auth":"`+hub+`"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", dockerDir)
+	stdout, stderr, code := w.runEnv(map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_TOKEN": "ghs_workflowTokenSecret", "GITHUB_REPOSITORY": "acme/shop",
+		"GITHUB_API_URL": fake.URL + "api/v3", "GITHUB_EVENT_PATH": event, "GITHUB_WORKSPACE": w.root,
+	}, "comment", "$ROOT")
+	if a, _ := evilAuth.Load().(string); a != "" {
+		t.Errorf("the head's host received credentials: %q", a)
+	}
+	if h := evilHits.Load(); h != 0 {
+		t.Errorf("the head's host received %d requests", h)
+	}
+	if !strings.Contains(stdout, "node:20") || code == 0 {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }

@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/digestbot/digestbot/pkg/config"
@@ -45,6 +46,12 @@ type Options struct {
 	InRepo    bool
 	Workspace string
 	Progress  Progress
+	// TrustedRegistries, when not nil, replaces the registries section of
+	// the config read from the checkout: comment runs on a pull request's
+	// head, whose config is the pull request author's, so the registries
+	// (hosts, TLS modes, and so where credentials go) come from the base
+	// branch's config instead.
+	TrustedRegistries *map[string]config.Registry
 }
 
 func (o *Options) defaults() error {
@@ -94,7 +101,13 @@ func LoadConfig(file string, paths []string) (*config.Config, string, error) {
 	if found == "" {
 		return config.Default(), root, nil
 	}
-	c, err := config.Load(found)
+	var c *config.Config
+	if file != "" {
+		c, err = config.Load(found) // the user's explicit choice, anywhere
+	} else {
+		// The repository's own config: a file inside the repository.
+		c, err = config.LoadInRoot(filepath.Dir(found), filepath.Base(found))
+	}
 	if err != nil {
 		return nil, "", errorf(ErrConfig, "%v; fix the file or pass another with --config", err)
 	}
@@ -123,6 +136,9 @@ func ScanPaths(ctx context.Context, opts Options) (*Scanned, error) {
 	cfg, root, err := LoadConfig(opts.ConfigFile, opts.Paths)
 	if err != nil {
 		return nil, err
+	}
+	if opts.TrustedRegistries != nil {
+		cfg.Registries = *opts.TrustedRegistries
 	}
 	// pre-commit passes several files of one repository: they share the
 	// root. A PATH elsewhere gives every PATH its own.

@@ -339,7 +339,13 @@ func TestActionComment(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w.fake.Seed("main", map[string]string{"Dockerfile": head["Dockerfile"]})
+	// The base branch holds the config too: comment takes registries
+	// from the base's config, never from the pull request's head.
+	cfg, err := os.ReadFile(filepath.Join(w.workspace, ".digestbot.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.fake.Seed("main", map[string]string{"Dockerfile": head["Dockerfile"], ".digestbot.yaml": string(cfg)})
 	w.fake.Branch("feature", "main")
 	headSHA := w.fake.Commit("feature", "add web", fakegithub.File{Path: "web/Dockerfile", Content: head["web/Dockerfile"]})
 	n := w.fake.OpenPR("feature", "main", "Add web", "", "alice")

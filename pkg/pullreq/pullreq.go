@@ -272,3 +272,34 @@ const (
 	hintPulls    = "the token needs `pull-requests: write`; in an organisation also allow GitHub Actions to create pull requests (Settings → Actions → General)"
 	hintRead     = "check GITHUB_REPOSITORY and that the token can read the repository"
 )
+
+// maxConfigBytes bounds a config file read through the API.
+const maxConfigBytes = 1 << 20
+
+// ReadFileAt returns the content of the first of names that exists at ref
+// (a branch or a commit SHA) of repo, and its name; nil and "" when none
+// exists. comment reads the base branch's config with it: the trusted one,
+// not the pull request's.
+func ReadFileAt(ctx context.Context, client *github.Client, repo Repo, ref string, names ...string) ([]byte, string, error) {
+	for _, name := range names {
+		fc, _, resp, err := client.Repositories.GetContents(ctx, repo.Owner, repo.Name, name, &github.RepositoryContentGetOptions{Ref: ref})
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, "", apiError(fmt.Sprintf("read %s at %s", name, ref), err, hintRead)
+		}
+		if fc == nil || fc.GetType() != "file" {
+			continue
+		}
+		if fc.GetSize() > maxConfigBytes {
+			return nil, "", fmt.Errorf("%s at %s is larger than %d KiB", name, ref, maxConfigBytes>>10)
+		}
+		s, err := fc.GetContent()
+		if err != nil {
+			return nil, "", fmt.Errorf("read %s at %s: %w", name, ref, err)
+		}
+		return []byte(s), name, nil
+	}
+	return nil, "", nil
+}

@@ -9,6 +9,7 @@
 package fakegithub
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -575,6 +576,8 @@ func (s *Server) route(q *request) {
 		s.getBlob(q, q.parts[2])
 	case q.match("POST", "git/blobs"):
 		s.createBlob(q)
+	case q.match("GET", "contents/**"):
+		s.getContents(q, q.rest(1))
 	case q.match("GET", "pulls"):
 		s.listPulls(q)
 	case q.match("POST", "pulls"):
@@ -906,6 +909,33 @@ func (s *Server) createTree(q *request) {
 		}
 	}
 	q.json(http.StatusCreated, s.treeJSON(s.build(flat), false))
+}
+
+// getContents serves GET contents/<path>?ref=<branch or commit SHA> for a
+// file: its content base64-encoded, as GitHub does (404 for a missing
+// path, ref or a folder).
+func (s *Server) getContents(q *request, path string) {
+	ref := q.r.URL.Query().Get("ref")
+	commit, ok := s.refs["heads/"+ref]
+	if !ok {
+		if _, isCommit := s.commits[ref]; isCommit {
+			commit, ok = ref, true
+		}
+	}
+	if !ok {
+		q.fail(http.StatusNotFound, "No commit found for the ref "+ref)
+		return
+	}
+	e, found := s.flatten(s.commits[commit].Tree)[path]
+	if !found {
+		q.fail(http.StatusNotFound, "Not Found")
+		return
+	}
+	data := s.blobs[e.SHA]
+	q.json(http.StatusOK, map[string]any{
+		"type": "file", "encoding": "base64", "size": len(data), "name": path[strings.LastIndex(path, "/")+1:], "path": path,
+		"sha": e.SHA, "content": base64.StdEncoding.EncodeToString(data),
+	})
 }
 
 func (s *Server) getBlob(q *request, sha string) {
