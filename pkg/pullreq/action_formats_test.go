@@ -55,7 +55,12 @@ func TestActionCommentWorkflowLine(t *testing.T) {
 	wf := "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    container: nginx:1.27 # build image\n"
 	w := newActionWorld(t, map[string]string{".github/workflows/ci.yml": wf})
 	idx := w.reg.PushIndex(t, "library/nginx", "1.27")
-	w.fake.Seed("main", map[string]string{"README.md": "# shop\n"})
+	// The base holds the config: comment takes registries from it.
+	cfg, err := os.ReadFile(filepath.Join(w.workspace, ".digestbot.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.fake.Seed("main", map[string]string{"README.md": "# shop\n", ".digestbot.yaml": string(cfg)})
 	w.fake.Branch("feature", "main")
 	headSHA := w.fake.Commit("feature", "add ci", fakegithub.File{Path: ".github/workflows/ci.yml", Content: wf})
 	n := w.fake.OpenPR("feature", "main", "Add CI", "", "alice")
