@@ -66,28 +66,6 @@ type Ref struct {
 	pin func(digest string) ([]Edit, error)
 }
 
-// legacy adapts a format written before plug-ins (Find over bytes, whole
-// refs in one span) to Format; its refs are pinned in their span.
-type legacy struct {
-	kind  Kind
-	find  func(src []byte) ([]Ref, error)
-	cand  func(path string) bool
-	claim func(f *File) bool
-}
-
-func (l legacy) Kind() Kind                 { return l.kind }
-func (l legacy) Candidate(path string) bool { return l.cand(path) }
-func (l legacy) Claim(f *File) bool         { return l.claim(f) }
-func (l legacy) Find(f *File) ([]Ref, error) {
-	refs, err := l.find(f.Src)
-	for i := range refs {
-		if refs[i].pin == nil && refs[i].Skip == "" {
-			refs[i].pin = spanPin(refs[i].Span, refs[i].Text)
-		}
-	}
-	return refs, err
-}
-
 // formats is the claim order: the first format to claim a file wins.
 // Adding a format is one line here.
 var formats = []Format{
