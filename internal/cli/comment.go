@@ -122,7 +122,7 @@ func commentRun(ctx context.Context, opts *CommentOptions) error {
 	res, err := pullreq.Comment(ctx, client, gs.repo, number, pullreq.CommentOptions{
 		HeadSHA: headSHA, DryRun: dryRun, Out: steps,
 		Annotations: env.Stdout, StepSummaryPath: env.Getenv("GITHUB_STEP_SUMMARY"),
-		LineText: out.LineText,
+		LineText: out.LineText, EditLines: editLines(out.Files),
 	}, out.Findings, fixedLines(out.Files))
 	if err != nil {
 		return &exitError{code: ExitError, msg: err.Error()}

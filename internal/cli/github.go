@@ -133,3 +133,17 @@ func planInRepoWith(ctx context.Context, env *Env, paths []string, configFile st
 	}
 	return out, nil
 }
+
+// editLines maps each change's finding line to the lines its edits touch,
+// where they differ (refs split over keys), for comment suggestions.
+func editLines(files []plan.FileChange) map[pullreq.FileLine][]int {
+	out := map[pullreq.FileLine][]int{}
+	for _, fc := range files {
+		for _, c := range fc.Changes {
+			if len(c.Lines) != 1 || c.Lines[0] != c.Line {
+				out[pullreq.FileLine{File: fc.File.Path, Line: c.Line}] = c.Lines
+			}
+		}
+	}
+	return out
+}

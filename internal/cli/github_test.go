@@ -89,3 +89,20 @@ func TestWriteGitHubOutput(t *testing.T) {
 		t.Errorf("GITHUB_OUTPUT = %q", b)
 	}
 }
+
+func TestEditLines(t *testing.T) {
+	t.Parallel()
+	files := []plan.FileChange{{
+		File: &scan.File{Path: "chart/values.yaml"},
+		Changes: []finding.Change{
+			{Line: 3, Lines: []int{3}},     // edited where reported: not listed
+			{Line: 7, Lines: []int{8}},     // tag at 7, digest key at 8
+			{Line: 9, Lines: []int{9, 10}}, // several lines
+		},
+	}}
+	got := editLines(files)
+	if len(got) != 2 || len(got[pullreq.FileLine{File: "chart/values.yaml", Line: 7}]) != 1 || got[pullreq.FileLine{File: "chart/values.yaml", Line: 7}][0] != 8 ||
+		len(got[pullreq.FileLine{File: "chart/values.yaml", Line: 9}]) != 2 {
+		t.Errorf("editLines = %v", got)
+	}
+}

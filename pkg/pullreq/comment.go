@@ -52,6 +52,10 @@ type CommentOptions struct {
 	// instead of commenting on the wrong bytes. Without it the line must
 	// hold the finding's ref as written.
 	LineText func(file string, line int) (string, bool)
+	// EditLines maps a finding's line to the lines its fix edits, when
+	// they differ (a ref split over keys is reported at its tag and pinned
+	// at its digest key): the suggestion goes on the edited line.
+	EditLines map[FileLine][]int
 }
 
 // Summary comment actions.
@@ -207,22 +211,35 @@ func (c *commenter) run(ctx context.Context, findings []finding.Finding, fixed m
 
 	// One suggestion per offending line.
 	var sugs []*suggestion
-	byLine := map[FileLine]*suggestion{}
+	byLine := map[FileLine]*suggestion{} // by the finding's line
+	byAt := map[FileLine]*suggestion{}   // by the line suggested
 	for _, f := range reported {
 		if !f.Status.NeedsAction() {
 			continue
 		}
-		at := FileLine{f.File, f.Line}
+		key := FileLine{f.File, f.Line}
+		at := key
+		if el := c.opts.EditLines[key]; len(el) == 1 && el[0] != f.Line {
+			// The fix edits another line (a ref split over keys: the
+			// digest key's line): suggest there when the pull request
+			// changes that line too.
+			if _, ok := changed[f.File].at(el[0]); !ok {
+				continue
+			}
+			at = FileLine{f.File, el[0]}
+		}
 		text, ok := fixed[at]
 		if !ok {
 			continue
 		}
-		if s := byLine[at]; s != nil {
+		if s := byAt[at]; s != nil {
 			s.findings = append(s.findings, f)
+			byLine[key] = s
 			continue
 		}
 		s := &suggestion{at: at, text: strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r"), findings: []finding.Finding{f}}
-		byLine[at] = s
+		byAt[at] = s
+		byLine[key] = s
 		sugs = append(sugs, s)
 	}
 
@@ -602,7 +619,7 @@ func (c *commenter) fallback(res CommentResult, reported []finding.Finding, fixa
 			for _, k := range keys {
 				s := fixable[k]
 				fence := fenceFor(s.text)
-				fmt.Fprintf(&md, "%s\n\n%s\n%s\n%s\n\n", code(k.String()), fence, s.text, fence)
+				fmt.Fprintf(&md, "%s\n\n%s\n%s\n%s\n\n", code(s.at.String()), fence, s.text, fence)
 			}
 		}
 		f, err := os.OpenFile(c.opts.StepSummaryPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)

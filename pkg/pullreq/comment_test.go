@@ -303,6 +303,35 @@ func TestCommentLineText(t *testing.T) {
 	}
 }
 
+// TestCommentSuggestsOnEditedLine: a ref split over keys is reported at
+// one line (its tag) and pinned at another (its digest key); the suggestion
+// goes on the edited line when the pull request changes it, and is left
+// out when it does not.
+func TestCommentSuggestsOnEditedLine(t *testing.T) {
+	t.Parallel()
+	fake, n := seedPR(t)
+	fs := []finding.Finding{
+		mkFinding("k8s/job.yaml", 5, "busybox:1.36", finding.Unpinned, digest("a"), ""),
+		mkFinding("compose.yaml", 3, "redis:7.2@"+digest("0"), finding.Stale, digest("b"), ""),
+	}
+	fixed := map[FileLine]string{
+		{"k8s/job.yaml", 4}: "  containers: # pinned here",
+		{"compose.yaml", 2}: "  web: # not in the pull request's diff",
+	}
+	edits := map[FileLine][]int{{"k8s/job.yaml", 5}: {4}, {"compose.yaml", 3}: {2}}
+	res := runComment(t, fake, n, CommentOptions{EditLines: edits}, fs, fixed)
+	if res.NeedsAction != 2 || res.Suggestions != 1 {
+		t.Errorf("result %+v", res)
+	}
+	rc := fake.ReviewComments(n)
+	if len(rc) != 1 || rc[0].Path != "k8s/job.yaml" || rc[0].Line != 4 || suggestionOf(rc[0].Body) != "  containers: # pinned here" {
+		t.Fatalf("review comments = %+v", rc)
+	}
+	if body := fake.Comments(n)[0].Body; !strings.Contains(body, "(suggested below)") {
+		t.Errorf("summary does not point at the suggestion:\n%s", body)
+	}
+}
+
 func TestCommentDryRun(t *testing.T) {
 	t.Parallel()
 	fake, n := seedPR(t)
