@@ -97,7 +97,7 @@ func prRun(ctx context.Context, opts *PROptions) error {
 	res, err := pullreq.Publish(ctx, client, gs.repo, pullreq.PROptions{
 		Base: opts.Base, Branch: pc.Branch, Title: pc.Title, CommitMessage: pc.CommitMessage,
 		Labels: pc.Labels, Reviewers: pc.Reviewers, TeamReviewers: pc.TeamReviewers,
-		DryRun: dryRun, Out: steps,
+		DryRun: dryRun, Out: steps, NotPinned: out.Unpinnable,
 	}, out.Files)
 	if err != nil {
 		return &exitError{code: ExitError, msg: err.Error()}

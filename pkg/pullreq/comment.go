@@ -556,6 +556,9 @@ func summaryMarkdown(res CommentResult, reported []finding.Finding, fixable map[
 		switch {
 		case f.Status == finding.Error:
 			fix = "could not be checked: " + escapeMD(f.Message)
+		case f.Status == finding.Unsigned:
+			// Never suggest pinning a digest no signature vouches for.
+			fix = "not pinned: " + escapeMD(f.Message)
 		case f.Resolved != nil:
 			fix = "pin to " + codeCell(shortDigest(*f.Resolved))
 			if fixable[FileLine{f.File, f.Line}] != nil {

@@ -35,6 +35,10 @@ type PROptions struct {
 	Out io.Writer
 	// Timeout bounds all of Publish's API work (0: DefaultPhaseTimeout).
 	Timeout time.Duration
+	// NotPinned lists references fix left as they are, one line each
+	// (unsigned digests, refs it cannot edit): shown under the table so
+	// reviewers see what the pull request does not pin, and why.
+	NotPinned []finding.Problem
 }
 
 // Actions Publish reports.
@@ -163,7 +167,7 @@ func (p *publisher) run(ctx context.Context, changes []plan.FileChange) (PRResul
 		}
 	}
 
-	body := Body(changes, base)
+	body := Body(changes, base) + NotPinnedNote(p.opts.NotPinned)
 	res := PRResult{Commit: head}
 	if pr == nil {
 		// A closed pull request of ours showing exactly this commit was
@@ -644,4 +648,25 @@ func loudText(c finding.Change) string {
 		return msg + strings.NewReplacer("{old}", code(shortDigest(c.OldDigest)), "{new}", code(shortDigest(c.NewDigest)), "{tag}", code(c.Tag)).Replace(loud)
 	}
 	return msg + "the image that runs will change."
+}
+
+// maxNotPinned bounds the not-pinned lines listed in the description.
+const maxNotPinned = 30
+
+// NotPinnedNote renders the references fix left as they are, and why, for
+// the pull request description ("" when there are none).
+func NotPinnedNote(ps []finding.Problem) string {
+	if len(ps) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n**Not pinned** (%d): digestbot left %s as %s:\n\n", len(ps), plural(len(ps), "this reference", "these references"), plural(len(ps), "it is", "they are"))
+	for i, p := range ps {
+		if i == maxNotPinned {
+			fmt.Fprintf(&b, "- … and %d more; run `digestbot fix` to see them all\n", len(ps)-maxNotPinned)
+			break
+		}
+		fmt.Fprintf(&b, "- %s: %s\n", code(fmt.Sprintf("%s:%d", p.File, p.Line)), escapeMD(clipText(p.Message, 400)))
+	}
+	return b.String()
 }
