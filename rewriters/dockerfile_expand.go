@@ -96,6 +96,7 @@ type dfDecl struct {
 // order, each default expanded with the ones before it.
 type dfEnv struct {
 	esc     byte
+	lex     *shell.Lex // BuildKit's lexer, reused: one per file
 	vals    map[string]*dfValue
 	decls   []*dfDecl
 	origins []dfOrigin
@@ -106,17 +107,38 @@ var dfPlatformArgs = []string{"BUILDPLATFORM", "BUILDOS", "BUILDOSVERSION", "BUI
 	"TARGETPLATFORM", "TARGETOS", "TARGETOSVERSION", "TARGETARCH", "TARGETVARIANT", "TARGETSTAGE"}
 
 func newDFEnv(esc byte) *dfEnv {
-	e := &dfEnv{esc: esc, vals: map[string]*dfValue{}}
-	for _, n := range dfPlatformArgs {
-		e.vals[n] = &dfValue{decl: -1, external: true}
+	return &dfEnv{esc: esc, vals: map[string]*dfValue{}}
+}
+
+// dfPlatformValue stands for a platform ARG the Dockerfile does not set.
+var dfPlatformValue = &dfValue{decl: -1, external: true}
+
+// val is the value of a variable for FROM: a global ARG's, or BuildKit's
+// for a platform ARG (made only when read, to keep plain files cheap).
+func (e *dfEnv) val(name string) (*dfValue, bool) {
+	if v, ok := e.vals[name]; ok {
+		return v, true
 	}
-	return e
+	for _, p := range dfPlatformArgs {
+		if p == name {
+			return dfPlatformValue, true
+		}
+	}
+	return nil, false
+}
+
+// lexer is BuildKit's lexer, made when a word first needs it.
+func (e *dfEnv) lexer() *shell.Lex {
+	if e.lex == nil {
+		e.lex = shell.NewLex(rune(e.esc))
+	}
+	return e.lex
 }
 
 // Get and Keys make dfEnv a shell.EnvGetter for BuildKit's lexer. The
 // platform ARGs get a placeholder value: a ref that uses one is skipped.
 func (e *dfEnv) Get(name string) (string, bool) {
-	v, ok := e.vals[name]
+	v, ok := e.val(name)
 	if !ok {
 		return "", false
 	}
@@ -127,9 +149,14 @@ func (e *dfEnv) Get(name string) (string, bool) {
 }
 
 func (e *dfEnv) Keys() []string {
-	keys := make([]string, 0, len(e.vals))
+	keys := make([]string, 0, len(e.vals)+len(dfPlatformArgs))
 	for k := range e.vals {
 		keys = append(keys, k)
+	}
+	for _, p := range dfPlatformArgs {
+		if _, ok := e.vals[p]; !ok {
+			keys = append(keys, p)
+		}
 	}
 	return keys
 }
@@ -197,10 +224,18 @@ func (e *dfEnv) expand(o int) dfExpansion {
 		// replacement characters; no image name holds such bytes anyway.
 		return dfExpansion{text: dfUnknown(""), err: dfErr("not valid UTF-8")}
 	}
+	if dfPlain(src, e.esc) {
+		// Nothing to expand (most FROM words): the text is the word.
+		t := dfText{s: src, org: make([]int32, len(src)), idx: make([]int32, len(src))}
+		for i := range src {
+			t.org[i], t.idx[i] = int32(o), int32(i)
+		}
+		return dfExpansion{text: t, whole: len(src) > 0}
+	}
 	x := &dfExpander{env: e, src: src, org: o}
 	text, whole, err := x.word(-1)
 	exp := dfExpansion{text: text, whole: whole, deps: x.deps, vars: x.vars, external: x.external, unset: x.unset}
-	res, lexErr := shell.NewLex(rune(e.esc)).ProcessWordWithMatches(string(src), e)
+	res, lexErr := e.lexer().ProcessWordWithMatches(string(src), e)
 	switch {
 	case lexErr != nil:
 		exp.err = lexErr
@@ -381,7 +416,7 @@ func (x *dfExpander) name() string {
 // lookup reads a variable, recording it for messages and for the
 // declarations it depends on.
 func (x *dfExpander) lookup(name string) (*dfValue, bool) {
-	v, ok := x.env.vals[name]
+	v, ok := x.env.val(name)
 	use := dfVarUse{name: name, set: ok}
 	if ok {
 		use.value = string(v.text.s)
@@ -466,7 +501,7 @@ func (x *dfExpander) dollar() (dfText, bool, error) {
 		if !utf8.ValidString(piece) {
 			return dfText{}, false, dfErr("not valid UTF-8")
 		}
-		res, err := shell.NewLex(rune(x.env.esc)).ProcessWordWithMatches(piece, x.env)
+		res, err := x.env.lexer().ProcessWordWithMatches(piece, x.env)
 		if err != nil {
 			return dfText{}, false, err
 		}
@@ -511,7 +546,7 @@ func (x *dfExpander) plain(name string) dfText {
 }
 
 func (x *dfExpander) wholeVar(name string) bool {
-	v, ok := x.env.vals[name]
+	v, ok := x.env.val(name)
 	return ok && v.whole
 }
 
@@ -541,6 +576,18 @@ func dfNote(vars []dfVarUse) string {
 func isPrintableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// dfPlain reports whether BuildKit's lexer would return src unchanged: no
+// variable, quote, escape character or heredoc marker in it.
+func dfPlain(src []byte, esc byte) bool {
+	for _, c := range src {
+		switch c {
+		case '$', '\'', '"', '<', esc:
 			return false
 		}
 	}
