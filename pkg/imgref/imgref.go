@@ -155,16 +155,6 @@ func (r Ref) TagOrLatest() string {
 	return r.Tag
 }
 
-// Pinned returns the text this reference should become when pinned to digest:
-// the name as written, the tag (made explicit), then the digest.
-func (r Ref) Pinned(digest string) string {
-	return r.Name + ":" + r.TagOrLatest() + "@" + digest
-}
-
-// Canonical is the fully qualified reference used for registry lookups
-// (registry/repository:tag), never written to files.
-func (r Ref) Canonical() string { return r.Image() + ":" + r.TagOrLatest() }
-
 // ValidDigest reports whether d is a well-formed sha256 or sha512 digest, the
 // only kinds digestbot writes.
 func ValidDigest(d string) bool {
