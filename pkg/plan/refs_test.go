@@ -214,3 +214,22 @@ func TestLineText(t *testing.T) {
 		}
 	}
 }
+
+// TestBadDigestNeverWritten: a digest the resolver hands over that is not a
+// digest (registries are not trusted) is refused by Ref.Pin: the finding is
+// an error and the file is not changed.
+func TestBadDigestNeverWritten(t *testing.T) {
+	t.Parallel()
+	f := file(t, "Dockerfile", "FROM node:20\n", "node:20")
+	res := &fakeResolver{tags: map[string]string{"docker.io/library/node:20": "sha256:../../etc/passwd"}}
+	out, err := Decide(context.Background(), []*scan.File{f}, DecideOptions{Resolver: res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fd := out.Findings[0]; fd.Status != finding.Error || !strings.Contains(fd.Message, "cannot be written") {
+		t.Errorf("finding %+v", fd)
+	}
+	if len(out.Files) != 0 {
+		t.Errorf("files changed: %+v", out.Files)
+	}
+}
