@@ -137,3 +137,48 @@ func TestSignatures(t *testing.T) {
 		}
 	})
 }
+
+// TestKeylessSignatures: a keyless rule for images built by GitHub Actions,
+// checked offline against a trusted_root.json next to the config (a test CA
+// standing in for Fulcio and a test log key for Rekor): the workflow's
+// signature verifies and names the workflow; one by another workflow does
+// not, and fix leaves it alone.
+func TestKeylessSignatures(t *testing.T) {
+	t.Parallel()
+	testregistry.Both(t, func(t *testing.T, newRegistry func(testing.TB, ...testregistry.Opt) *testregistry.Registry) {
+		reg := newRegistry(t)
+		w := newWorld(t, reg)
+		w.push("index acme/built:1")
+		w.push("index acme/forked:1")
+		vs := testsign.NewSigstore(t)
+		testsign.WriteTrustedRoot(t, vs, w.root+"/sigstore-root.json")
+		p := testsign.NewPusher(reg)
+		built, forked := w.digests["<acme/built:1>"], w.digests["<acme/forked:1>"]
+		p.PushSigs(t, "acme/built", built, testsign.KeylessSig(t, vs, testsign.GHIdentity, testsign.GHIssuer, "ghcr.io/acme/built", built))
+		p.PushBundle(t, "acme/forked", forked, testsign.KeylessBundle(t, vs, "https://github.com/mallory/fork/.github/workflows/release.yml@refs/heads/main", testsign.GHIssuer, "ghcr.io/acme/forked", forked))
+		w.write(map[string]string{
+			".digestbot.yaml": defaultConfig + `verify:
+  - images: ["ghcr.io/acme/**"]
+    keyless:
+      issuer: https://token.actions.githubusercontent.com
+      identity: "https://github.com/acme/*/.github/workflows/*"
+    trusted-root: sigstore-root.json
+`,
+			"Dockerfile": "FROM ghcr.io/acme/built:1\nFROM ghcr.io/acme/forked:1\n",
+		})
+		fs := w.checkJSON(1)
+		b, f := fs["ghcr.io/acme/built:1"], fs["ghcr.io/acme/forked:1"]
+		if b.Status != "unpinned" || b.Signature == nil || !b.Signature.Verified || b.Signature.Signer != testsign.GHIdentity ||
+			!strings.Contains(b.Message, "signed by "+testsign.GHIdentity+" (issuer "+testsign.GHIssuer+")") {
+			t.Errorf("workflow-signed image: %+v %+v", b, b.Signature)
+		}
+		if f.Status != "unsigned" || f.Signature == nil || f.Signature.Verified ||
+			!strings.Contains(f.Signature.Reason, "signed by https://github.com/mallory/fork/.github/workflows/release.yml@refs/heads/main (issuer "+testsign.GHIssuer+"), not identity https://github.com/acme/*/.github/workflows/*") {
+			t.Errorf("image signed by another workflow: %+v %+v", f, f.Signature)
+		}
+		w.mustRun(0, "fix", "$ROOT")
+		if got, want := w.read("Dockerfile"), "FROM ghcr.io/acme/built:1@<acme/built:1>\nFROM ghcr.io/acme/forked:1\n"; got != want {
+			t.Errorf("after fix:\n%s\nwant:\n%s", got, want)
+		}
+	})
+}
