@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/digestbot/digestbot/pkg/internal/fakegithub"
 	"github.com/digestbot/digestbot/pkg/internal/testregistry"
@@ -252,5 +253,60 @@ func TestCommentUsesBaseRegistries(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "node:20") || code == 0 {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// TestHostileWaitsEnd: a credential helper that never exits and a token
+// endpoint that drips its body cannot hold `check --lookup-timeout 1s
+// --timeout 5s` past its deadline. Not parallel: it sets PATH and
+// DOCKER_CONFIG.
+func TestHostileWaitsEnd(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("no /bin/sh for the credential helper")
+	}
+	helperReg := testregistry.New(t, testregistry.WithBasicAuth("u", "p"))
+	helperReg.PushIndex(t, "acme/app", "1")
+	drip := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		fmt.Fprint(w, `{"token":"`)
+		for r.Context().Err() == nil {
+			if _, err := w.Write([]byte("a")); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			time.Sleep(50 * time.Millisecond)
+		}
+	}))
+	t.Cleanup(drip.Close)
+	bearer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+drip.URL+`/token",service="x"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(bearer.Close)
+
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-hang"), []byte("#!/bin/sh\nsleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	dockerDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dockerDir, "config.json"), []byte(`{"credHelpers":{"`+helperReg.Host()+`":"hang"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", dockerDir)
+
+	w := newWorld(t, helperReg)
+	bhost := bearer.Listener.Addr().String()
+	w.write(map[string]string{
+		".digestbot.yaml": "registries:\n  " + helperReg.Host() + ": {tls: disabled}\n  " + bhost + ": {tls: disabled}\n",
+		"Dockerfile":      "FROM " + helperReg.Host() + "/acme/app:1\nFROM " + bhost + "/app:1\n",
+	})
+	start := time.Now()
+	_, stderr, code := w.run("check", "--lookup-timeout", "1s", "--timeout", "5s", "$ROOT")
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("check took %s, --timeout 5s", el)
+	}
+	if code != 2 || !strings.Contains(stderr, "did not answer within") {
+		t.Errorf("exit %d\n%s", code, stderr)
 	}
 }
