@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/digestbot/digestbot/pkg/config"
@@ -45,7 +47,13 @@ func items(files []*scan.File, cfg *config.Config) [][]*item {
 			it := &item{file: f, ref: r, skip: r.Skip}
 			if it.skip == "" {
 				p, err := imgref.Parse(r.Resolvable())
+				reason, ignored := inlineIgnore(f.Src, r.Line)
 				switch {
+				case ignored:
+					// Before validity: an opt-out silences even a ref
+					// digestbot cannot parse, as hadolint's does.
+					it.p, it.parsed = p, err == nil
+					it.skip = "ignored by a digestbot:ignore comment" + reason
 				case err != nil && refAlphabet(r.Resolvable()):
 					it.invalid = err.Error() + "; docker refuses it too (invalid reference format)"
 					it.skip = it.invalid
@@ -103,6 +111,59 @@ func (it *item) offline() finding.Finding {
 		}
 	}
 	return fd
+}
+
+// ignoreRe matches the inline opt-out in a comment: "# digestbot:ignore"
+// or "// digestbot:ignore" (JSONC, HCL), optionally followed by a reason.
+var ignoreRe = regexp.MustCompile(`(?:^|\s)(?:#|//)\s*digestbot:ignore(?:[\s:]+(.*?))?\s*$`)
+
+// inlineIgnore reports whether the reference on line (1-based) is opted
+// out: a digestbot:ignore comment at the end of that line, or a comment
+// line holding only it right above. It returns ": <reason>" when a reason
+// is given. Formats differ in their comment syntax, not in this: the check
+// reads bytes around the ref's line, so every format gets it.
+func inlineIgnore(src []byte, line int) (string, bool) {
+	if line < 1 {
+		return "", false
+	}
+	at := func(n int) (string, bool) {
+		if n < 1 {
+			return "", false
+		}
+		start := 0
+		for i := 1; i < n; i++ {
+			j := bytes.IndexByte(src[start:], '\n')
+			if j < 0 {
+				return "", false
+			}
+			start += j + 1
+		}
+		end := bytes.IndexByte(src[start:], '\n')
+		if end < 0 {
+			end = len(src) - start
+		}
+		return strings.TrimRight(string(src[start:start+end]), "\r"), true
+	}
+	reason := func(m []string) string {
+		if m[1] != "" {
+			return ": " + m[1]
+		}
+		return ""
+	}
+	if l, ok := at(line); ok {
+		if m := ignoreRe.FindStringSubmatch(l); m != nil {
+			return reason(m), true
+		}
+	}
+	if l, ok := at(line - 1); ok {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "#") || strings.HasPrefix(t, "//") {
+			if m := ignoreRe.FindStringSubmatch(" " + t); m != nil {
+				return reason(m), true
+			}
+		}
+	}
+	return "", false
 }
 
 // refAlphabet reports whether s is written only with the characters of an
