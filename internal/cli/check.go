@@ -15,6 +15,7 @@ import (
 // CheckOptions are check's flags and arguments.
 type CheckOptions struct {
 	Env        *Env
+	Quiet      bool
 	Paths      []string
 	ConfigFile string
 	Format     string
@@ -35,7 +36,7 @@ Exit codes: 0 all ok, 1 something needs action, 2 an error.`,
   digestbot check ./deploy --format json
   digestbot check --format sarif > digestbot.sarif`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Paths, opts.ConfigFile = defaultPaths(args), g.config
+			opts.Paths, opts.ConfigFile, opts.Quiet = defaultPaths(args), g.config, g.quiet
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -69,7 +70,8 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 	case "sarif":
 		err = writeSARIF(env, out)
 	default:
-		err = report.WriteText(env.Stdout, out.Findings)
+		// Errors are said once, on stderr, grouped by host (verdict).
+		err = report.WriteTextOpts(env.Stdout, out.Findings, textOptions(env, opts.Quiet))
 	}
 	if err != nil {
 		return err
@@ -118,20 +120,9 @@ func verdict(env *Env, findings []finding.Finding, problems []finding.Problem) e
 // refs that could not be resolved, and returns how many there were.
 func reportErrors(env *Env, findings []finding.Finding, problems []finding.Problem) int {
 	printProblems(env.Stderr, problems)
-	n := len(problems)
-	for _, f := range findings {
-		if f.Status == finding.Error {
-			n++
-			printRefError(env, f)
-		}
-	}
-	return n
+	return len(problems) + printRefErrors(env, findings)
 }
 
-// printRefError prints one line naming the file, line, ref and what to do.
-func printRefError(env *Env, f finding.Finding) {
-	fmt.Fprintf(env.Stderr, "%s:%d: %s: %s\n", safeLine(f.File), f.Line, safeLine(f.Ref), safeMsg(f.Message))
-}
 
 // statusCounts are check's Action outputs: one count per status, plus
 // needs-action and errors (ref errors and unreadable files).

@@ -39,6 +39,8 @@ type Env struct {
 	Getenv func(string) string
 	// StderrIsTerminal turns on progress output.
 	StderrIsTerminal bool
+	// StdoutIsTerminal turns on colour (unless NO_COLOR is set).
+	StdoutIsTerminal bool
 }
 
 // OSEnv is the process's own environment.
@@ -46,6 +48,7 @@ func OSEnv() Env {
 	return Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
 		StderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+		StdoutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
 	}
 }
 
@@ -95,6 +98,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 
 type globalFlags struct {
 	config string
+	// quiet lists only findings that need action (and the summary).
+	quiet bool
 }
 
 func newRoot(env *Env) *cobra.Command {
@@ -113,6 +118,7 @@ without changing any other byte.`,
 	}
 	root.SetVersionTemplate(versionLine())
 	root.PersistentFlags().StringVar(&g.config, "config", "", "config file (default: the nearest "+config.FileName+" or .digestbot.yml from the first PATH up to the repository root)")
+	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "list only the findings that need action, and the summary")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitError, msg: err.Error() + "; see '" + c.CommandPath() + " --help'"}
 	})

@@ -15,6 +15,7 @@ type ScanOptions struct {
 	Paths      []string
 	ConfigFile string
 	Format     string
+	Quiet      bool
 }
 
 func newScanCmd(env *Env, g *globalFlags, runF func(context.Context, *ScanOptions) error) *cobra.Command {
@@ -25,7 +26,7 @@ func newScanCmd(env *Env, g *globalFlags, runF func(context.Context, *ScanOption
 		Example: `  digestbot scan
   digestbot scan ./deploy --format json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Paths, opts.ConfigFile = defaultPaths(args), g.config
+			opts.Paths, opts.ConfigFile, opts.Quiet = defaultPaths(args), g.config, g.quiet
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -50,7 +51,7 @@ func scanRun(ctx context.Context, opts *ScanOptions) error {
 	if opts.Format == "json" {
 		err = report.WriteJSON(env.Stdout, out.Findings, out.Problems)
 	} else {
-		err = report.WriteText(env.Stdout, out.Findings)
+		err = report.WriteTextOpts(env.Stdout, out.Findings, textOptions(env, opts.Quiet))
 	}
 	if err != nil {
 		return err

@@ -42,21 +42,65 @@ func WriteJSON(w io.Writer, fs []finding.Finding, problems []finding.Problem) er
 	return enc.Encode(out)
 }
 
-// WriteText prints one line per finding, `file:line:col  status  ref  message`,
-// then a one-line summary.
+// WriteText prints one line per finding, `file:line:col  status  ref
+// message` in aligned columns, then a one-line summary.
 func WriteText(w io.Writer, fs []finding.Finding) error {
-	width := 0
+	return WriteTextOpts(w, fs, TextOptions{})
+}
+
+// TextOptions tune the text report.
+type TextOptions struct {
+	// Quiet lists only the findings that need action (the summary still
+	// counts every finding).
+	Quiet bool
+	// OmitErrors leaves findings with status error out of the list (the
+	// summary counts them): the command prints them on stderr, grouped by
+	// host, so each is said once.
+	OmitErrors bool
+	// Color paints the status words (a terminal, and NO_COLOR unset).
+	Color bool
+}
+
+// maxRefColumn bounds the ref column's width: a longer ref (a pinned one
+// with its digest) pushes its own message right rather than every line's.
+const maxRefColumn = 48
+
+// WriteTextOpts is WriteText with options.
+func WriteTextOpts(w io.Writer, fs []finding.Finding, o TextOptions) error {
+	type row struct {
+		loc, status, ref, msg string
+		st                    finding.Status
+	}
+	var rows []row
+	locW, stW, refW := 0, 0, 0
 	for _, f := range fs {
-		if n := len(string(f.Status)); n > width {
-			width = n
+		if (o.Quiet && !f.Actionable()) || (o.OmitErrors && f.Status == finding.Error) {
+			continue
 		}
+		f = Printable(f)
+		r := row{
+			loc:    fmt.Sprintf("%s:%d:%d", safetext.Line(f.File), f.Line, f.Column),
+			status: string(f.Status), ref: safetext.Line(f.Ref), st: f.Status,
+		}
+		if f.Message != "" {
+			r.msg = safetext.Line(f.Message)
+		}
+		locW, stW = max(locW, len(r.loc)), max(stW, len(r.status))
+		if len(r.ref) <= maxRefColumn {
+			refW = max(refW, len(r.ref))
+		}
+		rows = append(rows, r)
 	}
 	var b strings.Builder
-	for _, f := range fs {
-		f = Printable(f)
-		fmt.Fprintf(&b, "%s:%d:%d  %-*s  %s", safetext.Line(f.File), f.Line, f.Column, width, f.Status, safetext.Line(f.Ref))
-		if f.Message != "" {
-			fmt.Fprintf(&b, "  %s", safetext.Line(f.Message))
+	for _, r := range rows {
+		st := fmt.Sprintf("%-*s", stW, r.status)
+		if o.Color {
+			st = paint(r.st, st)
+		}
+		if r.msg == "" {
+			fmt.Fprintf(&b, "%-*s  %s  %s", locW, r.loc, st, r.ref)
+		} else {
+			fmt.Fprintf(&b, "%-*s  %s  %-*s  %s", locW, r.loc, st, refW, r.ref, r.msg)
 		}
 		b.WriteByte('\n')
 	}
@@ -64,6 +108,21 @@ func WriteText(w io.Writer, fs []finding.Finding) error {
 	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// paint colours a status word: red for errors and pins that change the
+// image, yellow for what needs action, green for ok, dim for the rest.
+func paint(s finding.Status, text string) string {
+	code := "2" // dim
+	switch {
+	case s == finding.Error || s.ChangesImage():
+		code = "31"
+	case s.NeedsAction():
+		code = "33"
+	case s == finding.OK:
+		code = "32"
+	}
+	return "\x1b[" + code + "m" + text + "\x1b[0m"
 }
 
 // Summary is a one-line count of findings by status.
