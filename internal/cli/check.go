@@ -123,7 +123,6 @@ func reportErrors(env *Env, findings []finding.Finding, problems []finding.Probl
 	return len(problems) + printRefErrors(env, findings)
 }
 
-
 // statusCounts are check's Action outputs: one count per status, plus
 // needs-action and errors (ref errors and unreadable files).
 func statusCounts(findings []finding.Finding, problems int) map[string]string {
