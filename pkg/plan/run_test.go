@@ -89,3 +89,43 @@ func TestRunErrors(t *testing.T) {
 		t.Errorf("bad config: %v", err)
 	}
 }
+
+// TestRunRelativePath: the quick start's `digestbot fix` (PATH ".") and
+// `fix sub/dir` from inside the repository write the files. The discovered
+// root is absolute while the walk yields names relative to the working
+// folder; the writer must get a path it can place inside the root.
+func TestRunRelativePath(t *testing.T) {
+	reg := testregistry.New(t)
+	idx := reg.PushIndex(t, "library/nginx", "1.27", "linux/amd64")
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{
+		".digestbot.yaml": "registries:\n  docker.io: {host: " + reg.Host() + ", tls: disabled}\n",
+		"Dockerfile":      "FROM nginx:1.27\n",
+		"sub/Dockerfile":  "FROM nginx:1.27 AS sub\n",
+	} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(root) // not parallel: changes the process's folder
+	ctx := context.Background()
+	for _, tc := range []struct{ path, file, want string }{
+		{"sub", "sub/Dockerfile", "FROM nginx:1.27@" + idx.Digest + " AS sub\n"},
+		{".", "Dockerfile", "FROM nginx:1.27@" + idx.Digest + "\n"},
+	} {
+		out, err := plan.Run(ctx, plan.Options{Paths: []string{tc.path}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs, err := plan.Write(ctx, out.Files)
+		if err != nil || errors.Join(errs...) != nil {
+			t.Fatalf("fix %s: write: %v %v", tc.path, err, errs)
+		}
+		if b, _ := os.ReadFile(filepath.Join(root, tc.file)); string(b) != tc.want {
+			t.Errorf("fix %s: %s = %q, want %q", tc.path, tc.file, b, tc.want)
+		}
+	}
+}

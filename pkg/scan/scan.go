@@ -82,6 +82,14 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 	// The walk joins (and so cleans) the names it yields: a clean path is
 	// their exact prefix, which the fast path below relies on.
 	path = filepath.Clean(path)
+	if opts.Root != "" && filepath.IsAbs(opts.Root) && !filepath.IsAbs(path) {
+		// The root (config discovery) is absolute: walk the PATH by its
+		// absolute name too, so File.Abs lies inside File.Root for the
+		// writer (a relative "." against "/repo" is "outside the root").
+		if a, err := filepath.Abs(path); err == nil {
+			path = a
+		}
+	}
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot scan: %w; check the PATH", unwrapPath(err))
