@@ -32,6 +32,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/digestbot/digestbot/pkg/imgref"
 )
 
 // composeFormat is the compose format.
@@ -241,8 +243,12 @@ func composePin(t composeText, m yamlMapped, text, value string, vars []composeV
 	for i, v := range vars {
 		names[i] = v.name
 	}
+	p, err := imgref.Parse(value)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s expands to %s: %v", ErrCannotPin, text, value, err)
+	}
 	at := strings.LastIndexByte(value, '@')
-	if at < 0 {
+	if p.Digest == "" || at < 0 {
 		why := fmt.Sprintf("%s is composed from %s and has no digest of its own to refresh; a digest written after it would override every value of %s in the environment or .env",
 			text, strings.Join(names, ", "), names[0])
 		if u := uses[envVar]; envVar != "" && u != nil && u.other != "" {
@@ -252,7 +258,7 @@ func composePin(t composeText, m yamlMapped, text, value string, vars []composeV
 		return nil, fmt.Errorf("%w: %s; to pin it, let one variable hold the whole reference (image: ${IMAGE:-%s}, or IMAGE=%s in .env used only as image: ${IMAGE})",
 			ErrCannotPin, why, value, value)
 	}
-	if strings.LastIndexByte(value[:at], ':') <= strings.LastIndexByte(value[:at], '/') {
+	if p.Tag == "" {
 		return nil, fmt.Errorf("%w: %s has a digest and no tag to refresh", ErrCannotPin, text)
 	}
 	i, j := at+1, len(value)
