@@ -173,14 +173,28 @@ func (v *Verifier) verify(ctx context.Context, r *rule, registry, repository, di
 	return Result{Reason: "no signature satisfies the policy: " + truncate(strings.Join(reasons, "; "), 600)}
 }
 
-// simplePayload is the part of cosign's simple-signing payload checked.
-type simplePayload struct {
-	Critical struct {
-		Image struct {
-			DockerManifestDigest string `json:"docker-manifest-digest"`
-		} `json:"image"`
-		Type string `json:"type"`
-	} `json:"critical"`
+// simplePayload reads the fields of cosign's simple-signing payload that
+// are checked, with exact key names: encoding/json's struct decoding
+// matches keys case-insensitively ("CRITICAL" would do), and a signed
+// document must mean one thing to every reader.
+func simplePayload(payload []byte) (typ, dig string, err error) {
+	var top, crit, img map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &top); err != nil {
+		return "", "", err
+	}
+	if err := json.Unmarshal(top["critical"], &crit); err != nil {
+		return "", "", fmt.Errorf("critical: %w", err)
+	}
+	if err := json.Unmarshal(crit["image"], &img); err != nil {
+		return "", "", fmt.Errorf("critical.image: %w", err)
+	}
+	if err := json.Unmarshal(crit["type"], &typ); err != nil {
+		return "", "", fmt.Errorf("critical.type: %w", err)
+	}
+	if err := json.Unmarshal(img["docker-manifest-digest"], &dig); err != nil {
+		return "", "", fmt.Errorf("critical.image.docker-manifest-digest: %w", err)
+	}
+	return typ, dig, nil
 }
 
 // rekorBundle is cosign's dev.sigstore.cosign/bundle annotation.
@@ -199,15 +213,15 @@ type rekorBundle struct {
 // layer's annotations (nothing in them is trusted until sigstore-go
 // verified it).
 func simpleSigningCandidate(l descriptor.Descriptor, payload []byte, d digest.Digest, tag string) (candidate, string) {
-	var p simplePayload
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return candidate{}, "a signature payload under " + tag + " is not simple-signing JSON"
+	typ, signed, err := simplePayload(payload)
+	if err != nil {
+		return candidate{}, "a signature payload under " + tag + " is not simple-signing JSON (" + truncate(oneLine(err), 120) + ")"
 	}
-	if p.Critical.Type != "cosign container image signature" {
-		return candidate{}, fmt.Sprintf("a signature payload under %s has type %q, not a cosign container image signature", tag, truncate(p.Critical.Type, 80))
+	if typ != "cosign container image signature" {
+		return candidate{}, fmt.Sprintf("a signature payload under %s has type %q, not a cosign container image signature", tag, truncate(typ, 80))
 	}
-	if p.Critical.Image.DockerManifestDigest != d.String() {
-		return candidate{}, "a signature under " + tag + " signs " + truncate(p.Critical.Image.DockerManifestDigest, 80) + ", not this digest"
+	if signed != d.String() {
+		return candidate{}, "a signature under " + tag + " signs " + truncate(signed, 80) + ", not this digest"
 	}
 	sig, err := base64.StdEncoding.DecodeString(l.Annotations[SignatureAnnotation])
 	if err != nil {
