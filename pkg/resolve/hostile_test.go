@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -273,4 +274,53 @@ func repoRef(t *testing.T, s string) ref.Ref {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// nonLoopbackIP returns an IPv4 address of this machine that is not
+// loopback, or "" when there is none.
+func nonLoopbackIP() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+			return ipn.IP.String()
+		}
+	}
+	return ""
+}
+
+// TestNoCredentialOverPlainHTTPListener: a registry reached over plain
+// HTTP on an address that is not loopback never receives the credential
+// configured for it (checked at its listener); the error says why.
+func TestNoCredentialOverPlainHTTPListener(t *testing.T) {
+	t.Parallel()
+	ip := nonLoopbackIP()
+	if ip == "" {
+		t.Skip("no non-loopback IPv4 address on this machine")
+	}
+	var seen atomic.Value
+	l, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Skip(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("Authorization"); a != "" {
+			seen.Store(a)
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="r"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	srv.Listener = l
+	srv.Start()
+	t.Cleanup(srv.Close)
+	host := l.Addr().String()
+	dir := writeDockerConfig(t, map[string]any{"auths": map[string]any{host: authEntry("u", "plain-http-secret")}})
+	r := newResolver(t, cfgFor(host), resolve.WithDockerConfig(dir), resolve.WithRetry(1, time.Millisecond))
+	k := resolve.Key{Registry: host, Repository: "app", Tag: "1"}
+	checkErr(t, resolveOne(t, r, k).Err, resolve.ErrUnauthorized, k, "never sent over plain HTTP")
+	if a, _ := seen.Load().(string); a != "" {
+		t.Errorf("credential sent over plain HTTP to %s: %q", host, a)
+	}
 }
