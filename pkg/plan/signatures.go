@@ -60,10 +60,17 @@ func signatures(ctx context.Context, v Verifier, all [][]*item, verdicts [][]ver
 				continue
 			}
 			k := sigKey{it.p.Registry, it.p.Repository, t}
-			if _, queued := results[k]; queued {
+			// The map is written by the verifying goroutines too: every
+			// access holds mu (go test -race).
+			mu.Lock()
+			_, queued := results[k]
+			if !queued {
+				results[k] = verifyResult{}
+			}
+			mu.Unlock()
+			if queued {
 				continue
 			}
-			results[k] = verifyResult{}
 			wg.Add(1)
 			sem <- struct{}{}
 			go func() {
