@@ -674,7 +674,9 @@ func (rn *run) lookup(k Key) Result {
 			limit = min(limit, refusedAttempts)
 		}
 		if !retry || attempt >= limit {
-			if attempt > 1 && e.Kind != ErrTimeout {
+			// A host's failure copied from another lookup (short-circuit)
+			// already says how many attempts it took: say it once.
+			if attempt > 1 && e.Kind != ErrTimeout && !strings.Contains(e.What, " attempts)") {
 				e.What += fmt.Sprintf(" (after %d attempts)", attempt)
 			}
 			rn.maybeShort(hs, rp, rf, e, tr)
