@@ -136,7 +136,8 @@ func parseDotenv(src []byte) ([]dotenvVar, error) {
 		keyStart := i
 		for i < len(src) && src[i] != '=' && src[i] != ':' && src[i] != '\n' {
 			c := src[i]
-			if !(c == '_' || c == '.' || c == ' ' || c == '\t' || c == '\r' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			// Compose allows letters and digits of any script, _ and .
+			if !(c == '_' || c == '.' || c == ' ' || c == '\t' || c == '\r' || c >= 0x80 || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
 				line, _ := LineCol(src, i)
 				return nil, &ParseError{Line: line, Msg: fmt.Sprintf("unexpected character %q in variable name", string(rune(c)))}
 			}
