@@ -139,7 +139,7 @@ func parseDotenv(src []byte) ([]dotenvVar, error) {
 			// Compose allows letters and digits of any script, _ and .
 			if !(c == '_' || c == '.' || c == ' ' || c == '\t' || c == '\r' || c >= 0x80 || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
 				line, _ := LineCol(src, i)
-				return nil, &ParseError{Line: line, Msg: fmt.Sprintf("unexpected character %q in variable name", string(rune(c)))}
+				return nil, &ParseError{Line: line, Msg: fmt.Sprintf("unexpected character %q in a variable name: Compose reads only letters, digits, _ and . there", string(rune(c)))}
 			}
 			i++
 		}
