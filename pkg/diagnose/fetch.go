@@ -318,9 +318,10 @@ func (d *Diagnoser) tagList(ctx context.Context, repo ref.Ref) ([]string, error)
 			// sends it: bound the pages and bytes of one listing.
 			lctx := resolve.WithPageBudget(ctx, resolve.DefaultTagPages, resolve.DefaultTagBytes)
 			tl, err := d.client().TagList(lctx, repo.SetTag(""))
-			if err != nil {
+			if err != nil && !(errors.Is(err, resolve.ErrPageBudget) && tl != nil) {
 				return err
 			}
+			// Past the budget, the pages read so far are searched.
 			tags, err = tl.GetTags()
 			return err
 		})

@@ -175,9 +175,16 @@ func TestEndlessTagPages(t *testing.T) {
 	r := newResolver(t, cfgFor(host))
 	rf := repoRef(t, host+"/app")
 	ctx := resolve.WithPageBudget(context.Background(), 5, 1<<20)
-	_, err := r.Client().TagList(ctx, rf)
-	if !errors.Is(err, resolve.ErrRegistry) {
-		t.Fatalf("endless pages: err = %v, want ErrRegistry", err)
+	tl, err := r.Client().TagList(ctx, rf)
+	if !errors.Is(err, resolve.ErrPageBudget) || !errors.Is(err, resolve.ErrRegistry) {
+		t.Fatalf("endless pages: err = %v, want ErrPageBudget", err)
+	}
+	// The pages read within the budget come back with the error.
+	if tl == nil {
+		t.Fatal("no partial list with the error")
+	}
+	if tags, _ := tl.GetTags(); len(tags) != 5 {
+		t.Errorf("partial list = %v, want the 5 pages' tags", tags)
 	}
 	if n := pages.Load(); n > 5 {
 		t.Errorf("%d pages requested, budget 5", n)

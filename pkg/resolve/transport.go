@@ -149,7 +149,7 @@ const (
 	maxTagPageBody  = 8 << 20
 	maxBlobBody     = 16 << 20
 	// DefaultTagPages and DefaultTagBytes bound one tag listing.
-	DefaultTagPages = 50
+	DefaultTagPages = 100
 	DefaultTagBytes = 16 << 20
 )
 
@@ -157,7 +157,9 @@ const (
 // as the registry's fault.
 var (
 	errBodyTooLarge = fmt.Errorf("%w: the registry's answer is larger than digestbot accepts", ErrRegistry)
-	errTooManyPages = fmt.Errorf("%w: the registry's tag list has more pages than digestbot reads", ErrRegistry)
+	// ErrPageBudget: a tag listing used up its WithPageBudget. regclient
+	// then returns the pages read so far along with the error.
+	ErrPageBudget = fmt.Errorf("%w: the registry's tag list has more pages than digestbot reads", ErrRegistry)
 )
 
 func newTransport(o options, insecureHosts map[string]bool, requests, gets *atomic.Int64) *transport {
@@ -214,7 +216,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	budget, _ := req.Context().Value(pageBudgetKey{}).(*pageBudget)
 	if budget != nil && isTagList(req) && budget.pages.Add(-1) < 0 {
-		return nil, errTooManyPages
+		return nil, ErrPageBudget
 	}
 	// A deadline for this request, body included, within the caller's.
 	ctx, cancel := context.WithTimeout(req.Context(), t.reqTimeout)
@@ -307,7 +309,7 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.left -= int64(n)
 	if b.budget != nil && b.budget.bytes.Add(-int64(n)) < 0 {
-		return n, errTooManyPages
+		return n, ErrPageBudget
 	}
 	return n, err
 }
