@@ -36,7 +36,7 @@ type env struct {
 	dig  string // acme/app:v1's digest
 }
 
-func setup(t *testing.T, newRegistry func(t testing.TB, opts ...testregistry.Opt) *testregistry.Registry, opts ...testregistry.Opt) *env {
+func setup(t testing.TB, newRegistry func(t testing.TB, opts ...testregistry.Opt) *testregistry.Registry, opts ...testregistry.Opt) *env {
 	t.Helper()
 	e := &env{reg: newRegistry(t, opts...), dir: t.TempDir(), repo: "acme/app"}
 	e.push = testsign.NewPusher(e.reg)
@@ -51,7 +51,7 @@ func (e *env) image() string { return e.reg.Host() + "/" + e.repo }
 
 // verifier writes the verify rules into dir/.digestbot.yaml and builds a
 // Verifier on a Resolver's client, as the commands do.
-func (e *env) verifier(t *testing.T, rules string, opts ...verify.Opt) (*verify.Verifier, *resolve.Resolver) {
+func (e *env) verifier(t testing.TB, rules string, opts ...verify.Opt) (*verify.Verifier, *resolve.Resolver) {
 	t.Helper()
 	p := filepath.Join(e.dir, config.FileName)
 	y := fmt.Sprintf("registries:\n  %q: {tls: disabled}\nverify:\n%s", e.reg.Host(), rules)
