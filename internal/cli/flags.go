@@ -36,6 +36,7 @@ func planOptions(env *Env, paths []string, configFile string, ro ResolveOptions,
 		UserAgent: "digestbot/" + version(),
 		Progress:  plan.Progress{Files: prog.files, Refs: prog.refs},
 	}
+	o.Log, o.RequestLog = logFuncs(env)
 	// In GitHub Actions the workflow token reads ghcr.io packages the
 	// repository can see; it is used only when Docker has no credential.
 	if env.Getenv("GITHUB_ACTIONS") == "true" && env.Getenv("GITHUB_TOKEN") != "" {

@@ -4,10 +4,39 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/pkg/report"
+	"github.com/digestbot/digestbot/pkg/resolve"
 )
+
+// logFuncs are the plan's --verbose and --debug hooks for this run (nil
+// when off). Lines go to stderr, escaped; a request line holds the method,
+// scheme, host and path only (never a header, query or body), so no
+// credential can appear.
+func logFuncs(env *Env) (func(string), func(resolve.RequestInfo)) {
+	if !env.verbose {
+		return nil, nil
+	}
+	var mu sync.Mutex
+	logf := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(env.Stderr, "digestbot: "+safeMsg(s))
+	}
+	if !env.debug {
+		return logf, nil
+	}
+	return logf, func(r resolve.RequestInfo) {
+		status := fmt.Sprint(r.Status)
+		if r.Err != nil && r.Status == 0 {
+			status = "no answer"
+		}
+		logf(fmt.Sprintf("debug: %s %s://%s%s → %s (%.1fms)", r.Method, r.Scheme, r.Host, r.Path, status, float64(r.Duration)/float64(time.Millisecond)))
+	}
+}
 
 // textOptions are the text report's options for this run: colour only on
 // a terminal and without NO_COLOR (https://no-color.org), errors left to

@@ -41,6 +41,10 @@ type Env struct {
 	StderrIsTerminal bool
 	// StdoutIsTerminal turns on colour (unless NO_COLOR is set).
 	StdoutIsTerminal bool
+
+	// verbose and debug are the -v and --debug flags, set before a
+	// command runs (every command's plan options read them).
+	verbose, debug bool
 }
 
 // OSEnv is the process's own environment.
@@ -100,6 +104,8 @@ type globalFlags struct {
 	config string
 	// quiet lists only findings that need action (and the summary).
 	quiet bool
+	// verbose and debug (which implies verbose) log to stderr.
+	verbose, debug bool
 }
 
 func newRoot(env *Env) *cobra.Command {
@@ -119,6 +125,11 @@ without changing any other byte.`,
 	root.SetVersionTemplate(versionLine())
 	root.PersistentFlags().StringVar(&g.config, "config", "", "config file (default: the nearest "+config.FileName+" or .digestbot.yml from the first PATH up to the repository root)")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "list only the findings that need action, and the summary")
+	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "say which config was loaded, each registry's host and credential source, and the request counts (stderr)")
+	root.PersistentFlags().BoolVar(&g.debug, "debug", false, "--verbose, plus one line per registry request: method, URL path, status, time (never a credential)")
+	root.PersistentPreRun = func(*cobra.Command, []string) {
+		env.verbose, env.debug = g.verbose || g.debug, g.debug
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitError, msg: err.Error() + "; see '" + c.CommandPath() + " --help'"}
 	})

@@ -43,7 +43,8 @@ func scanRun(ctx context.Context, opts *ScanOptions) error {
 		return err
 	}
 	prog := newProgress(env)
-	out, err := plan.Scan(ctx, plan.Options{Paths: opts.Paths, ConfigFile: opts.ConfigFile, Progress: plan.Progress{Files: prog.files}})
+	log, _ := logFuncs(env)
+	out, err := plan.Scan(ctx, plan.Options{Paths: opts.Paths, ConfigFile: opts.ConfigFile, Progress: plan.Progress{Files: prog.files}, Log: log})
 	prog.done()
 	if err != nil {
 		return runError(err)

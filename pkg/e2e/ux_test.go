@@ -1,9 +1,14 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/digestbot/digestbot/pkg/internal/testregistry"
 )
@@ -91,5 +96,75 @@ func TestQuiet(t *testing.T) {
 	out, _ = w.mustRun(0, "check", "--quiet", "$ROOT")
 	if out != "1 ref in 1 file: 1 ok\n" {
 		t.Errorf("check --quiet, all ok:\n%s", out)
+	}
+}
+
+// --verbose says which config was loaded, each registry's host and
+// credential source, and the request counts; --debug adds one line per
+// request. Neither ever prints the credential.
+func TestVerboseNeverPrintsSecrets(t *testing.T) {
+	reg := testregistry.New(t, testregistry.WithBasicAuth("robot", "s3cret-pass"))
+	w := newWorld(t, reg)
+	w.push("index library/node:20")
+	w.write(map[string]string{".digestbot.yaml": defaultConfig, "Dockerfile": "FROM node:20\n"})
+	auth := base64.StdEncoding.EncodeToString([]byte("robot:s3cret-pass"))
+	dockerConfig(t, `{"auths": {"`+reg.Host()+`": {"auth": "`+auth+`"}}}`)
+
+	_, stderr := w.mustRun(1, "check", "-v", "$ROOT")
+	for _, want := range []string{
+		"digestbot: config: $ROOT/.digestbot.yaml\n",
+		"digestbot: registry docker.io: host HOST (registries.docker.io.host), tls disabled, credential: the Docker config\n",
+		"digestbot: requests: ",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("check -v: no %q in\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "debug:") {
+		t.Errorf("-v printed request lines:\n%s", stderr)
+	}
+	stdout, stderr := w.mustRun(1, "check", "--debug", "$ROOT")
+	if !regexp.MustCompile(`digestbot: debug: (HEAD|GET) http://HOST/v2/library/node/manifests/20 → 200 \(\d+\.\dms\)`).MatchString(stderr) {
+		t.Errorf("--debug: no request line in\n%s", stderr)
+	}
+	for _, out := range []string{stdout, stderr} {
+		if strings.Contains(out, "s3cret") || strings.Contains(out, auth) || strings.Contains(out, "robot:") || strings.Contains(out, "Authorization") {
+			t.Errorf("secret in output:\n%s", out)
+		}
+	}
+	// No config anywhere up to the repository root: said so.
+	w2 := newWorld(t, reg)
+	if err := os.Mkdir(filepath.Join(w2.root, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w2.write(map[string]string{"Dockerfile": "FROM scratch\n"})
+	_, stderr = w2.mustRun(0, "scan", "-v", "$ROOT")
+	if !strings.Contains(stderr, "config: none found") {
+		t.Errorf("scan -v without a config:\n%s", stderr)
+	}
+}
+
+// Hitting --timeout keeps what was resolved: the rest are errors that say
+// they timed out, and the run exits 2 with the report printed.
+func TestTimeoutKeepsWhatWasResolved(t *testing.T) {
+	t.Parallel()
+	fast := testregistry.New(t)
+	slow := testregistry.New(t, testregistry.WithLatency(3*time.Second))
+	w := newWorld(t, fast)
+	w.push("index library/node:20")
+	slow.PushIndex(t, "acme/slow", "1")
+	w.write(map[string]string{
+		".digestbot.yaml": defaultConfig + "  slow.example:\n    host: " + slow.Host() + "\n    tls: disabled\n",
+		"Dockerfile":      "FROM node:20\nFROM slow.example/acme/slow:1\n",
+	})
+	stdout, stderr, code := w.run("check", "--timeout", "1s", "--lookup-timeout", "10s", "$ROOT")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "Dockerfile:1:6  unpinned  node:20") || !strings.Contains(stdout, "2 refs in 1 file: 1 unpinned, 1 error") {
+		t.Errorf("the report was not kept:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "Dockerfile:2: slow.example/acme/slow:1: ") || !strings.Contains(stderr, "--timeout") {
+		t.Errorf("stderr does not say the ref timed out:\n%s", stderr)
 	}
 }

@@ -101,7 +101,9 @@ func Decide(ctx context.Context, files []*scan.File, opts DecideOptions) (*Outco
 	if len(keys) > 0 {
 		results = opts.Resolver.Resolve(ctx, keys, opts.Progress)
 	}
-	if err := ctx.Err(); err != nil {
+	// The run's deadline (--timeout) keeps what was resolved: the rest are
+	// errors that say so. An interrupt ends the run.
+	if err := ctx.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return nil, err
 	}
 	d := diagnoses{diagnoser: opts.Diagnoser, results: results,
@@ -298,6 +300,9 @@ func (d *diagnoses) verdict(ctx context.Context, it *item) (finding.Finding, str
 	res := d.results[k]
 	if res.Err == nil && res.Digest == "" {
 		res.Err = fmt.Errorf("%s: no result from the resolver", k)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			res.Err = fmt.Errorf("%s: timed out: not checked before the run's --timeout", k)
+		}
 	}
 	if res.Err != nil {
 		fd.Status, fd.Message = finding.Error, res.Err.Error()

@@ -2,8 +2,12 @@ package plan
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/digestbot/digestbot/pkg/config"
@@ -46,6 +50,13 @@ type Options struct {
 	InRepo    bool
 	Workspace string
 	Progress  Progress
+	// Log, when set, receives --verbose lines: the config loaded (or
+	// none), each registry's host, TLS mode and credential source (never
+	// the credential), the request counts.
+	Log func(string)
+	// RequestLog, when set, hears of every registry request (--debug):
+	// method, URL path, status, time; never a header or a query.
+	RequestLog func(resolve.RequestInfo)
 	// TrustedRegistries, when not nil, replaces the registries section of
 	// the config read from the checkout: comment runs on a pull request's
 	// head, whose config is the pull request author's, so the registries
@@ -151,6 +162,16 @@ func ScanPaths(ctx context.Context, opts Options) (*Scanned, error) {
 	if !shared {
 		root = ""
 	}
+	if opts.Log != nil {
+		if cfg.Path != "" {
+			opts.Log("config: " + cfg.Path)
+		} else {
+			opts.Log("config: none found (looked from " + opts.Paths[0] + " up to the repository root); defaults apply")
+		}
+		if root != "" {
+			opts.Log("root: " + root + " (files are named relative to it)")
+		}
+	}
 	s := &Scanned{Config: cfg, Root: root}
 	seen := map[string]bool{}
 	for _, p := range opts.Paths {
@@ -242,6 +263,9 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	if opts.GitHubToken != "" {
 		ropts = append(ropts, resolve.WithGitHubToken(opts.GitHubToken))
 	}
+	if opts.RequestLog != nil {
+		ropts = append(ropts, resolve.WithRequestLog(opts.RequestLog))
+	}
 	res, err := resolve.New(cfg, ropts...)
 	if err != nil {
 		return nil, errorf(ErrConfig, "%v; check the registries section of %s", err, config.FileName)
@@ -269,14 +293,57 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		}
 		return nil, errorf(ErrTimeout, "registry work did not finish within --timeout %s: %v", opts.Timeout, err)
 	}
+	if opts.Log != nil {
+		logRegistries(opts.Log, res, cfg, out.Findings)
+	}
 	if opts.Platforms && len(cfg.Platforms) > 0 {
 		gaps, errs := dg.CheckPlatforms(runCtx, out.Findings)
 		out.Attention = append(out.Attention, gaps...)
 		out.Problems = append(out.Problems, errs...)
 	}
 	out.Problems = append(s.Problems, out.Problems...)
+	if errors.Is(runCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		out.Problems = append(out.Problems, finding.Problem{File: "--timeout", Message: fmt.Sprintf(
+			"the registry work did not finish within %s; what was resolved is reported, the rest as error (timed out); allow more time with --timeout", opts.Timeout)})
+	}
+	if opts.Log != nil {
+		st := res.Stats()
+		opts.Log(fmt.Sprintf("requests: %d (%d lookups, %d manifest GETs, %d retries, %d refs short-circuited by a failed host)",
+			st.Requests, st.Lookups, st.ManifestGets, st.Retries, st.ShortCircuited))
+	}
 	out.Root = s.Root
 	finding.MarkActions(out.Findings)
 	out.inRepo(prefix)
 	return out, nil
+}
+
+// logRegistries says, per registry the findings name, where its requests
+// go, over what, and which credential source serves it (never the
+// credential itself).
+func logRegistries(log func(string), res *resolve.Resolver, cfg *config.Config, fs []finding.Finding) {
+	seen := map[string]bool{}
+	var regs []string
+	for _, f := range fs {
+		if f.Image == nil {
+			continue
+		}
+		reg, _, _ := strings.Cut(*f.Image, "/")
+		if !seen[reg] {
+			seen[reg] = true
+			regs = append(regs, reg)
+		}
+	}
+	sort.Strings(regs)
+	for _, reg := range regs {
+		host := res.HostFor(reg)
+		via := host
+		if res.Mapped(reg) {
+			via += " (registries." + reg + ".host)"
+		}
+		tls := config.TLSEnabled
+		if rc, ok := cfg.Registries[reg]; ok && rc.TLS != "" {
+			tls = rc.TLS
+		}
+		log(fmt.Sprintf("registry %s: host %s, tls %s, credential: %s", reg, via, tls, res.CredentialSource(reg)))
+	}
 }

@@ -149,10 +149,25 @@ type options struct {
 	attempts        int
 	retryDelay      time.Duration
 	dockerConfig    *string
+	requestLog      func(RequestInfo)
 }
 
 // Opt configures a Resolver.
 type Opt func(*options)
+
+// WithRequestLog calls f after every registry request (--debug). f must
+// be safe for concurrent use.
+func WithRequestLog(f func(RequestInfo)) Opt { return func(o *options) { o.requestLog = f } }
+
+// CredentialSource says where the credential sent to registry's host comes
+// from ("the Docker config", "credential helper X", "the GitHub token"), or
+// "none". It names the source, never the credential.
+func (r *Resolver) CredentialSource(registry string) string {
+	if _, src := r.credFor(r.loginFor(registry)); src != "" {
+		return src
+	}
+	return "none"
+}
 
 // WithConcurrency bounds how many lookups run at once (all hosts together);
 // per-host limits are raised to match.

@@ -139,6 +139,21 @@ type transport struct {
 	reqTimeout time.Duration
 	// stripped counts Authorization headers dropped on plain HTTP.
 	stripped atomic.Int64
+	// log, when set, hears of every request sent (WithRequestLog).
+	log func(RequestInfo)
+}
+
+// RequestInfo describes one registry request for --debug: what was asked
+// and how it ended. It holds no header, no query and no body, so it can
+// carry no credential.
+type RequestInfo struct {
+	Method   string
+	Scheme   string
+	Host     string
+	Path     string
+	Status   int // 0 when there was no answer
+	Duration time.Duration
+	Err      error
 }
 
 // Body caps. Real manifests are a few KiB (registries refuse more than
@@ -171,7 +186,7 @@ func newTransport(o options, insecureHosts map[string]bool, requests, gets *atom
 	base.MaxResponseHeaderBytes = 256 << 10
 	insecure := base.Clone()
 	insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //#nosec G402 -- registries.<name>.tls: insecure asks for it
-	return &transport{base: base, insecure: insecure, insecureHosts: insecureHosts, requests: requests, gets: gets, reqTimeout: o.lookupTimeout}
+	return &transport{base: base, insecure: insecure, insecureHosts: insecureHosts, requests: requests, gets: gets, reqTimeout: o.lookupTimeout, log: o.requestLog}
 }
 
 // client is the http.Client regclient is given.
@@ -264,7 +279,17 @@ func (t *transport) send(rt http.RoundTripper, req *http.Request) (*http.Respons
 		req.Header.Del("Authorization")
 		t.stripped.Add(1)
 	}
-	return rt.RoundTrip(req)
+	if t.log == nil {
+		return rt.RoundTrip(req)
+	}
+	start := time.Now()
+	resp, err := rt.RoundTrip(req)
+	info := RequestInfo{Method: req.Method, Scheme: req.URL.Scheme, Host: req.URL.Host, Path: req.URL.Path, Duration: time.Since(start), Err: err}
+	if resp != nil {
+		info.Status = resp.StatusCode
+	}
+	t.log(info)
+	return resp, err
 }
 
 // maxBodyFor is the body cap of a request, by what it asks for.
