@@ -92,7 +92,7 @@ func (c *ciYAML) add(n *yaml.Node, context, prefix string) {
 		return
 	}
 	c.reported[n] = true
-	loc := c.ys.locate(n)
+	loc := c.ys.locateRef(n)
 	r := Ref{Span: loc.span, Context: context, Skip: loc.skip}
 	if r.Skip != "" && bytes.HasPrefix(c.ys.src[r.Span.Start:r.Span.End], []byte(prefix)) {
 		r.Span.Start += len(prefix)

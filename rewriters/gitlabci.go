@@ -321,7 +321,7 @@ func (w *gitlabWalker) add(n *yaml.Node, ctx string) {
 		return
 	}
 	w.reported[n] = true
-	loc := w.ys.locate(n)
+	loc := w.ys.locateRef(n)
 	r := Ref{Span: loc.span, Context: ctx, Skip: loc.skip}
 	v := n.Value
 	switch {

@@ -404,7 +404,7 @@ func (w *k8sWalker) templateFlow(n *yaml.Node) (Span, bool) {
 // yamlScalarRef is the ref of scalar n: its value bytes, or why they
 // cannot be edited.
 func yamlScalarRef(ys *yamlSource, n *yaml.Node, context string) Ref {
-	loc := ys.locate(n)
+	loc := ys.locateRef(n)
 	return Ref{Span: loc.span, Context: context, Skip: loc.skip}
 }
 

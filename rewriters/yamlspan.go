@@ -642,6 +642,24 @@ func yamlPrepare(src []byte) (docs []*yaml.Node, ys *yamlSource, templated *yaml
 	return docs, ys, nil, nil
 }
 
+// locateRef locates scalar n like locate, and also a block scalar (| or >)
+// with strip chomping (>- or |-) whose one line of content is the whole
+// value: its bytes on that line are the value, so it is read, checked and
+// pinned like any inline value (a lying digest in "image: >-" must not pass
+// check unseen). Values that run over several lines, or whose value ends
+// in a line break (> or | without -), stay skipped with locate's reason.
+func (s *yamlSource) locateRef(n *yaml.Node) yamlScalarSpan {
+	loc := s.locate(n)
+	if loc.skip != skipYAMLBlock || strings.HasSuffix(n.Value, "\n") {
+		return loc
+	}
+	m := s.locateMapped(n)
+	if m.skip != "" || m.span.End > len(s.src) || string(s.src[m.span.Start:m.span.End]) != m.text {
+		return loc
+	}
+	return yamlScalarSpan{span: m.span}
+}
+
 // yamlMapped is a scalar's value with the file offset of each of its bytes:
 // the logical text of a value written over several lines (a block scalar,
 // a double-quoted scalar continued with a backslash), which fix can still
