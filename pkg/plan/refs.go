@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/finding"
@@ -167,20 +168,30 @@ func inlineIgnore(src []byte, line int) (string, bool) {
 }
 
 // refAlphabet reports whether s is written only with the characters of an
-// image reference and no URL scheme: an attempt at a reference, so a parse
-// failure is the user's typo (FROM Nginx:1.27, nginx::1.27), not a
-// placeholder some other tool expands.
+// image reference (and non-ASCII characters, which no placeholder syntax
+// uses) and no URL scheme: an attempt at a reference, so a parse failure is
+// the user's typo (FROM Nginx:1.27, nginx::1.27, a zero-width space after
+// the tag), not a placeholder some other tool expands.
 func refAlphabet(s string) bool {
 	if s == "" || strings.Contains(s, "://") {
 		return false
 	}
+	ascii := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._-:/@", c) >= 0) {
+		switch {
+		case c >= utf8.RuneSelf:
+			// Non-ASCII (a zero-width space, a bidi override, a
+			// look-alike letter) is no placeholder syntax: inside an
+			// otherwise valid-looking ref it is a typo or a trap that
+			// pulls fail on, so the ref is invalid, not skipped.
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._-:/@", c) >= 0:
+			ascii = true
+		default:
 			return false
 		}
 	}
-	return true
+	return ascii
 }
 
 // withNote appends the format's note (variables and their values, a tag

@@ -233,3 +233,24 @@ func TestBadDigestNeverWritten(t *testing.T) {
 		t.Errorf("files changed: %+v", out.Files)
 	}
 }
+
+// TestInvisibleCharactersAreErrors: a ref in the reference alphabet with an
+// invisible or look-alike character (a zero-width space after the tag, a
+// right-to-left override, a Cyrillic letter) is not a placeholder another
+// tool expands: pulls fail on it, so it is an error (exit 2), never a skip
+// that lets check pass. Placeholders stay skipped.
+func TestInvisibleCharactersAreErrors(t *testing.T) {
+	t.Parallel()
+	refs := []string{"redis:7\u200b", "node:20\u202e", "ngin\u0445:1.27", "<image_url>", "\u2014"}
+	src := ""
+	for _, r := range refs {
+		src += "FROM " + r + "\n"
+	}
+	f := file(t, "Dockerfile", src, refs...)
+	fs := Offline([]*scan.File{f}, nil)
+	for i, want := range []finding.Status{finding.Error, finding.Error, finding.Error, finding.Skipped, finding.Skipped} {
+		if fs[i].Status != want {
+			t.Errorf("%q: status %s (%s), want %s", fs[i].Ref, fs[i].Status, fs[i].Message, want)
+		}
+	}
+}
