@@ -104,6 +104,7 @@ func (helmFormat) Find(f *File) ([]Ref, error) {
 		charts: map[string]*helmChart{},
 		dir:    path.Dir(f.Path),
 	}
+	w.aliased = yamlAliasTargets(docs)
 	for _, doc := range docs {
 		root := yamlDocRoot(doc)
 		if root == nil || root.Kind != yaml.MappingNode {
@@ -125,7 +126,10 @@ type helmWalker struct {
 	dir    string
 	seen   map[*yaml.Node]bool
 	charts map[string]*helmChart
-	refs   []Ref
+	// aliased are the nodes an alias names: a tag or digest value
+	// there is shared with another place, which fix must not pin.
+	aliased map[*yaml.Node]bool
+	refs    []Ref
 	// topKey is the top-level key being walked: a subchart's section
 	// when it names a dependency.
 	topKey string
@@ -464,6 +468,8 @@ func (w *helmWalker) fillImageRef(r *Ref, ctx string, chart *helmChart, chartWhy
 	// How fix writes the digest.
 	switch {
 	case skip != "":
+	case w.aliased[tagV] && (inlineDigest != "" || p.digestV == nil), p.digestV != nil && w.aliased[p.digestV]:
+		r.pin = cannotPin(fmt.Sprintf("the value fix would write for %s is a YAML anchor that other values read through an alias (*name); a digest written there would pin them too: write the value in this map", r.Context))
 	case inlineDigest != "":
 		r.pin = helmInlinePin(tagLoc.span, tag, true)
 	case p.digestV != nil:

@@ -56,6 +56,7 @@ func (kustomize) Find(f *File) ([]Ref, error) {
 	var refs []Ref
 	byStart := map[int]entry{}
 	seen := map[*yaml.Node]bool{}
+	aliased := yamlAliasTargets(docs)
 	for _, doc := range docs {
 		root := yamlDocRoot(doc)
 		if root == nil || root.Kind != yaml.MappingNode {
@@ -117,7 +118,17 @@ func (kustomize) Find(f *File) ([]Ref, error) {
 			if r.Skip == "" {
 				e := entry{text: text}
 				e.pin = kustomizePin(ys, text, tag, dig)
-				byStart[r.Span.Start] = e
+				if aliased[tag] || aliased[dig] {
+					// Another entry reads the same newTag or digest bytes
+					// through an alias: a digest for this image written
+					// there would pin that one (another image) too.
+					e.pin = cannotPin(fmt.Sprintf("the newTag or digest of %s is a YAML anchor other entries read through an alias (*name); write the value in each entry so each gets its own digest", text))
+				}
+				if _, dup := byStart[r.Span.Start]; !dup {
+					// The first entry located there keeps it (the one
+					// that writes the anchor), not an alias of it.
+					byStart[r.Span.Start] = e
+				}
 			}
 			refs = append(refs, r)
 		}

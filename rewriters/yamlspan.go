@@ -329,6 +329,34 @@ func yamlResolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// yamlAliasTargets returns the nodes some alias (*name) in docs names: a
+// value read in more than one place. A split ref's part (a tag, a digest
+// key) written at such an anchor is shared with the places that alias it,
+// so a digest written there would pin them too. Aliases are not followed,
+// so an alias bomb costs one visit per written node.
+func yamlAliasTargets(docs []*yaml.Node) map[*yaml.Node]bool {
+	out := map[*yaml.Node]bool{}
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		if n == nil || depth > maxYAMLDepth {
+			return
+		}
+		if n.Kind == yaml.AliasNode {
+			if n.Alias != nil {
+				out[n.Alias] = true
+			}
+			return
+		}
+		for _, c := range n.Content {
+			walk(c, depth+1)
+		}
+	}
+	for _, d := range docs {
+		walk(d, 0)
+	}
+	return out
+}
+
 // yamlMergeKey reports whether a mapping key is the YAML merge key <<.
 func yamlMergeKey(k *yaml.Node) bool {
 	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Tag == "!!merge"
