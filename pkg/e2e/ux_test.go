@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -166,5 +167,33 @@ func TestTimeoutKeepsWhatWasResolved(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "Dockerfile:2: slow.example/acme/slow:1: ") || !strings.Contains(stderr, "--timeout") {
 		t.Errorf("stderr does not say the ref timed out:\n%s", stderr)
+	}
+}
+
+// Several registries sent to one host (a pull-through cache): when the
+// host fails, each ref's hint names its own registry's config key.
+func TestSharedHostHintNamesOwnKey(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, testregistry.New(t))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close()
+	w.write(map[string]string{
+		".digestbot.yaml": "registries:\n  a.example: {host: " + dead + ", tls: disabled}\n  b.example: {host: " + dead + ", tls: disabled}\n  c.example: {host: " + dead + ", tls: disabled}\n",
+		"Dockerfile":      "FROM a.example/x:1\nFROM b.example/y:1\nFROM c.example/z:1\n",
+	})
+	_, stderr := w.mustRun(2, "check", "--concurrency", "1", "$ROOT")
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		for _, reg := range []string{"a.example", "b.example", "c.example"} {
+			if strings.Contains(line, " "+reg+"/") && !strings.Contains(line, "registries."+reg+".host") {
+				t.Errorf("the line for %s names another key:\n%s", reg, line)
+			}
+		}
+	}
+	if strings.Count(stderr, "registries.") != 3 {
+		t.Errorf("want one hint per registry:\n%s", stderr)
 	}
 }

@@ -84,10 +84,16 @@ func (e *Error) Unwrap() []error {
 	return []error{e.Kind, e.Cause}
 }
 
-// forKey copies e for another key of the same host (short-circuit).
+// forKey copies e for another key of the same host (short-circuit). When
+// several registries are sent to one host (a pull-through cache), the hint
+// names the config key of k's own registry, not the one that failed first.
 func (e *Error) forKey(k Key, via string) *Error {
 	c := *e
 	c.Key, c.Via = k, via
+	if from, to := normRegistry(e.Key.Registry), normRegistry(k.Registry); from != to {
+		c.Hint = strings.ReplaceAll(c.Hint, "registries."+from+".", "registries."+to+".")
+		c.What = strings.ReplaceAll(c.What, "registries."+from+".", "registries."+to+".")
+	}
 	return &c
 }
 
