@@ -88,7 +88,7 @@ func Decide(ctx context.Context, files []*scan.File, opts DecideOptions) (*Outco
 	var keys []resolve.Key
 	for _, its := range all {
 		for _, it := range its {
-			if it.skip != "" || it.digestOnly() {
+			if !it.resolvable() {
 				continue
 			}
 			if k := resolve.KeyOf(it.p); !seen[k] {
@@ -101,6 +101,12 @@ func Decide(ctx context.Context, files []*scan.File, opts DecideOptions) (*Outco
 	if len(keys) > 0 {
 		results = opts.Resolver.Resolve(ctx, keys, opts.Progress)
 	}
+	return decide(ctx, files, all, results, opts)
+}
+
+// decide is Decide once every tag is resolved: all holds the items of
+// files (parsed once), results the lookups of their tags.
+func decide(ctx context.Context, files []*scan.File, all [][]*item, results map[resolve.Key]resolve.Result, opts DecideOptions) (*Outcome, error) {
 	// The run's deadline (--timeout) keeps what was resolved: the rest are
 	// errors that say so. An interrupt ends the run.
 	if err := ctx.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {

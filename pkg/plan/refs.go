@@ -35,48 +35,59 @@ type item struct {
 func (it *item) digestOnly() bool { return it.p.Digest != "" && it.p.Tag == "" }
 
 // items parses every reference of files once and decides which are
-// skipped: the format's own reasons, refs that do not parse, images the
-// config ignores, and composed refs under pins.composed: skip. Refs that
-// do not parse are errors, not skips: docker refuses them.
+// skipped (see fileItems).
 func items(files []*scan.File, cfg *config.Config) [][]*item {
-	if cfg == nil {
-		cfg = config.Default()
-	}
 	out := make([][]*item, len(files))
 	for i, f := range files {
-		for _, r := range f.Refs {
-			it := &item{file: f, ref: r, skip: r.Skip}
-			if it.skip == "" {
-				p, err := imgref.Parse(r.Resolvable())
-				reason, ignored := inlineIgnore(f.Src, r.Line)
-				switch {
-				case ignored:
-					// Before validity: an opt-out silences even a ref
-					// digestbot cannot parse, as hadolint's does.
-					it.p, it.parsed = p, err == nil
-					it.skip = "ignored by a digestbot:ignore comment" + reason
-				case err != nil && refAlphabet(r.Resolvable()):
-					it.invalid = err.Error() + "; docker refuses it too (invalid reference format)"
-					it.skip = it.invalid
-				case err != nil:
-					// Placeholders and schemes other tools expand
-					// ($(params.X), <<VAR>>, ko://…): not a reference.
-					it.skip = "not an image reference: " + err.Error()
-				case cfg.Ignored(p.Image()):
-					it.p, it.parsed = p, true
-					it.skip = "ignored by " + config.FileName
-				case r.Composed && cfg.Pins.Composed == config.ComposedSkip:
-					it.p, it.parsed = p, true
-					it.skip = "composed of variables (pins.composed: skip in " + config.FileName + ")"
-				default:
-					it.p, it.parsed = p, true
-				}
-			}
-			out[i] = append(out[i], it)
-		}
+		out[i] = fileItems(f, cfg)
 	}
 	return out
 }
+
+// fileItems parses every reference of one file once and decides which are
+// skipped: the format's own reasons, refs that do not parse, images the
+// config ignores, and composed refs under pins.composed: skip. Refs that
+// do not parse are errors, not skips: docker refuses them.
+func fileItems(f *scan.File, cfg *config.Config) []*item {
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	out := make([]*item, 0, len(f.Refs))
+	for _, r := range f.Refs {
+		it := &item{file: f, ref: r, skip: r.Skip}
+		if it.skip == "" {
+			p, err := imgref.Parse(r.Resolvable())
+			reason, ignored := inlineIgnore(f.Src, r.Line)
+			switch {
+			case ignored:
+				// Before validity: an opt-out silences even a ref
+				// digestbot cannot parse, as hadolint's does.
+				it.p, it.parsed = p, err == nil
+				it.skip = "ignored by a digestbot:ignore comment" + reason
+			case err != nil && refAlphabet(r.Resolvable()):
+				it.invalid = err.Error() + "; docker refuses it too (invalid reference format)"
+				it.skip = it.invalid
+			case err != nil:
+				// Placeholders and schemes other tools expand
+				// ($(params.X), <<VAR>>, ko://…): not a reference.
+				it.skip = "not an image reference: " + err.Error()
+			case cfg.Ignored(p.Image()):
+				it.p, it.parsed = p, true
+				it.skip = "ignored by " + config.FileName
+			case r.Composed && cfg.Pins.Composed == config.ComposedSkip:
+				it.p, it.parsed = p, true
+				it.skip = "composed of variables (pins.composed: skip in " + config.FileName + ")"
+			default:
+				it.p, it.parsed = p, true
+			}
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// resolvable reports whether the reference needs its tag looked up.
+func (it *item) resolvable() bool { return it.skip == "" && !it.digestOnly() }
 
 // finding is the reference's finding before any verdict: where, what.
 func (it *item) finding() finding.Finding {

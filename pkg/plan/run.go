@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/digestbot/digestbot/pkg/config"
@@ -34,8 +35,9 @@ type Options struct {
 	ConfigFile string
 	// Concurrency bounds registry lookups in flight.
 	Concurrency int
-	// Timeout bounds the whole run's registry work; LookupTimeout one tag
-	// lookup, retries included.
+	// Timeout bounds the whole run's registry work, which starts with the
+	// scan (tags are looked up as it finds them), so it counts the scan's
+	// time too; LookupTimeout bounds one tag lookup, retries included.
 	Timeout, LookupTimeout time.Duration
 	// Platforms checks the config's required platforms (check).
 	Platforms bool
@@ -144,9 +146,19 @@ func ScanPaths(ctx context.Context, opts Options) (*Scanned, error) {
 	if len(opts.Paths) == 0 {
 		opts.Paths = []string{"."}
 	}
-	cfg, root, err := LoadConfig(opts.ConfigFile, opts.Paths)
+	cfg, root, err := scanConfig(opts)
 	if err != nil {
 		return nil, err
+	}
+	return scanPaths(ctx, opts, cfg, root, nil)
+}
+
+// scanConfig loads the config of a run and the root its files are named
+// relative to ("" when the PATHs have different roots).
+func scanConfig(opts Options) (*config.Config, string, error) {
+	cfg, root, err := LoadConfig(opts.ConfigFile, opts.Paths)
+	if err != nil {
+		return nil, "", err
 	}
 	if opts.TrustedRegistries != nil {
 		cfg.Registries = *opts.TrustedRegistries
@@ -172,10 +184,18 @@ func ScanPaths(ctx context.Context, opts Options) (*Scanned, error) {
 			opts.Log("root: " + root + " (files are named relative to it)")
 		}
 	}
+	return cfg, root, nil
+}
+
+// scanPaths scans every path with the config and root of scanConfig,
+// calling onFile (when not nil) concurrently with each file holding
+// references as soon as it is parsed (scan.Options.OnFile).
+func scanPaths(ctx context.Context, opts Options, cfg *config.Config, root string, onFile func(*scan.File)) (*Scanned, error) {
+	shared := root != ""
 	s := &Scanned{Config: cfg, Root: root}
 	seen := map[string]bool{}
 	for _, p := range opts.Paths {
-		res, err := scan.Scan(ctx, p, scan.Options{Config: cfg, Progress: opts.Progress.Files, Root: root})
+		res, err := scan.Scan(ctx, p, scan.Options{Config: cfg, Progress: opts.Progress.Files, Root: root, OnFile: onFile})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -225,6 +245,12 @@ func Scan(ctx context.Context, opts Options) (*Outcome, error) {
 // Run is the whole run for check, fix, pr and comment: scan, resolve each
 // unique tag once, diagnose pins that differ, decide every status, compute
 // the edits (check the required platforms when asked). It writes nothing.
+//
+// Tags are resolved while the scan goes on: each file's references are
+// parsed (once) as soon as the scan has read the file, and their tags go
+// to the resolver at once, so the run takes about as long as the longer
+// of the scan and the lookups, not their sum. Diagnoses need the lookups'
+// results and run after them.
 func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
@@ -234,7 +260,7 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 			return nil, err
 		}
 	}
-	s, err := ScanPaths(ctx, opts)
+	cfg, root, err := scanConfig(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -242,17 +268,16 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	if opts.InRepo {
 		// Files are named relative to the scan's root (the config's
 		// folder or the repository root), else to the PATH.
-		root := opts.Paths[0]
-		if s.Root != "" {
-			root = s.Root
+		r := opts.Paths[0]
+		if root != "" {
+			r = root
 		}
-		p, err := RepoPrefix(root, opts.Workspace)
+		p, err := RepoPrefix(r, opts.Workspace)
 		if err != nil {
 			return nil, err
 		}
 		prefix = p
 	}
-	cfg := s.Config
 	ropts := []resolve.Opt{
 		resolve.WithConcurrency(opts.Concurrency),
 		resolve.WithLookupTimeout(opts.LookupTimeout),
@@ -273,6 +298,21 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	defer res.Close()
 	runCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
+
+	f := &feed{cfg: cfg, batch: res.Start(runCtx, opts.Progress.Refs), items: map[*scan.File][]*item{}}
+	s, err := scanPaths(ctx, opts, cfg, root, f.file)
+	if err != nil {
+		// Lookups already started end with the run.
+		cancel()
+		f.batch.Wait()
+		return nil, err
+	}
+	all := make([][]*item, len(s.Files))
+	for i, sf := range s.Files {
+		all[i] = f.itemsOf(sf)
+	}
+	results := f.batch.Wait()
+
 	dg := diagnose.New(res, cfg, diagnose.WithRequestTimeout(opts.LookupTimeout))
 	dopts := DecideOptions{Resolver: res, Diagnoser: dg, Config: cfg, Progress: opts.Progress.Refs}
 	if len(cfg.Verify) > 0 {
@@ -286,7 +326,7 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		}
 		dopts.Verifier = vf
 	}
-	out, err := Decide(runCtx, s.Files, dopts)
+	out, err := decide(runCtx, s.Files, all, results, dopts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -346,4 +386,45 @@ func logRegistries(log func(string), res *resolve.Resolver, cfg *config.Config, 
 		}
 		log(fmt.Sprintf("registry %s: host %s, tls %s, credential: %s", reg, via, tls, res.CredentialSource(reg)))
 	}
+}
+
+// feed parses the references of each file the scan yields, once, and
+// hands their tags to the resolver while the scan goes on.
+type feed struct {
+	cfg   *config.Config
+	batch *resolve.Batch
+	mu    sync.Mutex
+	items map[*scan.File][]*item
+}
+
+// file is the scan's OnFile: called concurrently, as files are parsed.
+func (f *feed) file(sf *scan.File) {
+	its := fileItems(sf, f.cfg)
+	var keys []resolve.Key
+	for _, it := range its {
+		if it.resolvable() {
+			keys = append(keys, resolve.KeyOf(it.p))
+		}
+	}
+	f.mu.Lock()
+	f.items[sf] = its
+	f.mu.Unlock()
+	if len(keys) > 0 {
+		f.batch.Add(keys...)
+	}
+}
+
+// itemsOf returns a scanned file's items, parsing it now (and adding its
+// tags) if the scan did not hand it over while scanning.
+func (f *feed) itemsOf(sf *scan.File) []*item {
+	f.mu.Lock()
+	its, ok := f.items[sf]
+	f.mu.Unlock()
+	if !ok {
+		f.file(sf)
+		f.mu.Lock()
+		its = f.items[sf]
+		f.mu.Unlock()
+	}
+	return its
 }

@@ -566,63 +566,134 @@ func (rn *run) repo(k Key) *repoProbe {
 // ctx: the whole-run deadline is the caller's. Keys left when ctx ends fail
 // with ErrTimeout. When a host is unreachable, its remaining keys fail at
 // once with the same error (see the package documentation).
+//
+// Resolve is a Batch given every key at once.
 func (r *Resolver) Resolve(ctx context.Context, keys []Key, progress func(done, total int)) map[Key]Result {
-	out := make(map[Key]Result, len(keys))
-	if len(keys) == 0 {
-		return out
-	}
-	// Dedupe: a key without a tag is the same lookup as :latest.
-	var uniq []Key
-	seen := map[Key]bool{}
-	for _, k := range keys {
-		n := norm(k)
-		if !seen[n] {
-			seen[n] = true
-			uniq = append(uniq, n)
-		}
-	}
-	regs := make([]string, 0, len(uniq))
-	for _, k := range uniq {
-		regs = append(regs, k.Registry)
-	}
-	r.Prepare(ctx, regs...)
-	rn := &run{r: r, parent: ctx, hosts: map[string]*hostState{}, repos: map[string]*repoProbe{}}
-	defer func() {
-		for _, hs := range rn.hosts {
-			hs.cancel()
-		}
-	}()
+	b := r.Start(ctx, progress)
+	b.Add(keys...)
+	return b.Wait()
+}
 
-	results := make(map[Key]Result, len(uniq))
-	var mu sync.Mutex
-	done := 0
-	work := make(chan Key)
-	var wg sync.WaitGroup
-	workers := min(r.o.concurrency, len(uniq))
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := range work {
-				res := rn.lookup(k)
-				r.lookups.Add(1)
-				mu.Lock()
-				results[k] = res
-				done++
-				if progress != nil {
-					progress(done, len(uniq))
-				}
-				mu.Unlock()
-			}
-		}()
+// Batch resolves keys as they are added, so a caller can look tags up
+// while it is still finding them (the plan adds each tag as the scan
+// yields it): the run then takes about as long as the longer of the two,
+// not their sum. Each unique key is looked up once, by at most the
+// Resolver's concurrency of workers, which start as keys arrive and
+// share the Resolver's client and connections.
+//
+// Add and Wait may be called from any goroutine; Add never blocks on a
+// lookup. Every Add must happen before Wait.
+type Batch struct {
+	r        *Resolver
+	ctx      context.Context
+	rn       *run
+	progress func(done, total int)
+	wg       sync.WaitGroup
+
+	mu sync.Mutex
+	// asked holds every key added, as given; results are kept by norm.
+	asked   map[Key]struct{}
+	uniq    map[Key]struct{}
+	queue   []Key
+	running int // workers started and not yet gone
+	busy    int // workers in a lookup
+	done    int
+	waited  bool
+	results map[Key]Result
+	// prep runs the credential helpers of each registry once, before its
+	// first lookup (Prepare), and makes that registry's other lookups
+	// wait for them.
+	prep map[string]*sync.Once
+}
+
+// Start begins a Batch. Its lookups end with ctx, each within the lookup
+// timeout. progress, when not nil, is called after each lookup (never
+// concurrently) with the unique keys done and added so far.
+func (r *Resolver) Start(ctx context.Context, progress func(done, total int)) *Batch {
+	return &Batch{
+		r: r, ctx: ctx, progress: progress,
+		rn:      &run{r: r, parent: ctx, hosts: map[string]*hostState{}, repos: map[string]*repoProbe{}},
+		asked:   map[Key]struct{}{},
+		uniq:    map[Key]struct{}{},
+		results: map[Key]Result{},
+		prep:    map[string]*sync.Once{},
 	}
-	for _, k := range uniq {
-		work <- k
+}
+
+// Add queues the keys not seen before for lookup and returns at once. A
+// key without a tag is the same lookup as :latest.
+func (b *Batch) Add(keys ...Key) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.waited {
+		panic("resolve: Batch.Add after Wait")
 	}
-	close(work)
-	wg.Wait()
 	for _, k := range keys {
-		out[k] = results[norm(k)]
+		b.asked[k] = struct{}{}
+		n := norm(k)
+		if _, ok := b.uniq[n]; ok {
+			continue
+		}
+		b.uniq[n] = struct{}{}
+		b.queue = append(b.queue, n)
+		if _, ok := b.prep[n.Registry]; !ok {
+			b.prep[n.Registry] = new(sync.Once)
+		}
+	}
+	// Workers are started lazily, one per queued key up to the
+	// concurrency, and leave when the queue is empty, so an idle Batch
+	// holds no goroutine.
+	for b.running < b.r.o.concurrency && b.running-b.busy < len(b.queue) {
+		b.running++
+		b.wg.Add(1)
+		go b.work()
+	}
+}
+
+// work looks keys up until the queue is empty.
+func (b *Batch) work() {
+	defer b.wg.Done()
+	for {
+		b.mu.Lock()
+		if len(b.queue) == 0 {
+			b.running--
+			b.mu.Unlock()
+			return
+		}
+		k := b.queue[0]
+		b.queue = b.queue[1:]
+		b.busy++
+		once := b.prep[k.Registry]
+		b.mu.Unlock()
+
+		once.Do(func() { b.r.Prepare(b.ctx, k.Registry) })
+		res := b.rn.lookup(k)
+		b.r.lookups.Add(1)
+
+		b.mu.Lock()
+		b.results[k] = res
+		b.busy--
+		b.done++
+		if b.progress != nil {
+			b.progress(b.done, len(b.uniq))
+		}
+		b.mu.Unlock()
+	}
+}
+
+// Wait waits for every lookup and returns a result for each key added (as
+// it was added). The Batch is done: Add must not be called again.
+func (b *Batch) Wait() map[Key]Result {
+	b.mu.Lock()
+	b.waited = true
+	b.mu.Unlock()
+	b.wg.Wait()
+	for _, hs := range b.rn.hosts {
+		hs.cancel()
+	}
+	out := make(map[Key]Result, len(b.asked))
+	for k := range b.asked {
+		out[k] = b.results[norm(k)]
 	}
 	return out
 }

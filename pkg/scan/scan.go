@@ -41,6 +41,15 @@ type Options struct {
 	// Progress, when set, is called now and then with the count of
 	// candidate files read so far. It must be safe for concurrent use.
 	Progress func(files int)
+	// OnFile, when set, is called with each file that holds references as
+	// soon as it is parsed, long before the scan ends, so a caller can
+	// start on its references while the walk goes on (the plan resolves
+	// tags while scanning). It is called concurrently from the walking
+	// goroutines, so it must be safe for concurrent use, and quick: the
+	// walk waits for it. It must not modify the file. Every file it sees
+	// is in the Result (which names it by the same pointer) unless the
+	// scan fails as a whole.
+	OnFile func(*File)
 	// Root, when set, is the folder paths are reported relative to, that
 	// excludes apply from and that writes stay inside: the repository
 	// root (config.Discover) when PATH is a file or folder inside it.
@@ -140,6 +149,9 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 	}
 	visit := func(rel, abs string, explicit bool) {
 		if r := s.file(rel, abs, nil, explicit); r.file != nil || len(r.problems) > 0 || r.kind != "" {
+			if r.file != nil && opts.OnFile != nil {
+				opts.OnFile(r.file)
+			}
 			keep(r)
 		}
 		done := n.Add(1)
@@ -195,7 +207,15 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 	}
 	res.Candidates = int(n.Load())
 	sort.Slice(found, func(a, b int) bool { return walkLess(found[a].rel, found[b].rel) })
-	found = append(found, s.follow(ctx, found)...)
+	followed := s.follow(ctx, found)
+	if opts.OnFile != nil {
+		for _, r := range followed {
+			if r.file != nil {
+				opts.OnFile(r.file)
+			}
+		}
+	}
+	found = append(found, followed...)
 	for _, r := range found {
 		if r.file != nil {
 			res.Files = append(res.Files, r.file)
