@@ -943,3 +943,109 @@ func TestEmpty(t *testing.T) {
 		t.Errorf("HostFor(docker.io) = %s", got)
 	}
 }
+
+// --- streaming ---
+
+// TestBatchStreaming: keys added from many goroutines while lookups run
+// (duplicates, and a key without a tag next to :latest) are each looked up
+// once; the first lookup starts before the last key is added; progress
+// never counts past the keys added so far and ends at all of them.
+func TestBatchStreaming(t *testing.T) {
+	t.Parallel()
+	firstHead := make(chan struct{})
+	var once atomic.Bool
+	reg := testregistry.New(t, manifestFault(func(http.ResponseWriter, *http.Request) bool {
+		if once.CompareAndSwap(false, true) {
+			close(firstHead)
+		}
+		return false
+	}))
+	tags := []string{"a", "b", "c", "d", "e", "f", "g", "latest"}
+	want := map[string]string{}
+	for _, tag := range tags {
+		want[tag] = reg.PushImage(t, "stream/app", tag).Digest
+	}
+	reg.ResetCounts()
+	r := newResolver(t, cfgFor(reg.Host()), resolve.WithConcurrency(3))
+	var calls, lastDone, lastTotal int
+	var badProgress atomic.Bool
+	b := r.Start(context.Background(), func(done, total int) {
+		calls++
+		if done > total {
+			badProgress.Store(true)
+		}
+		lastDone, lastTotal = done, total
+	})
+
+	// One key first; the rest only once its lookup has reached the
+	// registry: a Batch looks keys up as they come, not at Wait.
+	b.Add(key(reg, "stream/app", "a"))
+	select {
+	case <-firstHead:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no manifest request reached the registry before Wait")
+	}
+	var keys []resolve.Key
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 20 {
+				b.Add(key(reg, "stream/app", append(tags, "")[(g+i)%(len(tags)+1)]))
+			}
+		}()
+		for i := range 20 {
+			keys = append(keys, key(reg, "stream/app", append(tags, "")[(g+i)%(len(tags)+1)]))
+		}
+	}
+	for range 4 {
+		<-done
+	}
+	res := b.Wait()
+	for _, k := range keys {
+		tag := k.Tag
+		if tag == "" {
+			tag = "latest"
+		}
+		mustOK(t, res[k], want[tag])
+	}
+	if len(res) != len(tags)+1 {
+		t.Errorf("%d results, want one per key added as given (%d)", len(res), len(tags)+1)
+	}
+	c := reg.Counts()
+	for _, tag := range tags {
+		if n := c.ManifestHead["stream/app:"+tag]; n != 1 {
+			t.Errorf("HEADs of %s = %d, want 1", tag, n)
+		}
+	}
+	if c.Gets() != 0 || c.Total != len(tags) {
+		t.Errorf("GETs %d, requests %d; want 0 and %d", c.Gets(), c.Total, len(tags))
+	}
+	if c.MaxInFlight > 3 {
+		t.Errorf("max in flight %d, want at most the concurrency (3)", c.MaxInFlight)
+	}
+	if calls != len(tags) || lastDone != len(tags) || lastTotal != len(tags) || badProgress.Load() {
+		t.Errorf("progress: %d calls, last %d/%d (done > total seen: %v); want %d calls ending %d/%d",
+			calls, lastDone, lastTotal, badProgress.Load(), len(tags), len(tags), len(tags))
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Add after Wait did not panic")
+		}
+	}()
+	b.Add(key(reg, "stream/app", "late"))
+}
+
+// TestBatchEmpty: a Batch given nothing returns at once with no result and
+// sends nothing.
+func TestBatchEmpty(t *testing.T) {
+	t.Parallel()
+	reg := testregistry.New(t)
+	r := newResolver(t, cfgFor(reg.Host()))
+	if res := r.Start(context.Background(), nil).Wait(); len(res) != 0 {
+		t.Errorf("results %v", res)
+	}
+	if c := reg.Counts(); c.Total != 0 {
+		t.Errorf("%d requests", c.Total)
+	}
+}
