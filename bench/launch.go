@@ -32,7 +32,10 @@ type launched struct {
 	MaxRSSKiB int64         `json:"maxrss_kib"`
 	CPU       time.Duration `json:"cpu_ns"`
 	Wall      time.Duration `json:"wall_ns"`
-	Err       string        `json:"err,omitempty"`
+	// Start is when the command was started (wall clock), to place the
+	// registry's first request within the run.
+	Start time.Time `json:"start"`
+	Err   string    `json:"err,omitempty"`
 }
 
 // maybeLaunch runs the launcher when this process is one; it then never
@@ -56,6 +59,7 @@ func maybeLaunch() {
 			}
 		}
 		start := time.Now()
+		res.Start = start
 		err := cmd.Run()
 		res.Wall = time.Since(start)
 		var ee *exec.ExitError

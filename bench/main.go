@@ -53,17 +53,21 @@ type Options struct {
 
 // Measure is one command's median figures.
 type Measure struct {
-	Command  string          `json:"command"`
-	Wall     time.Duration   `json:"wall_ns"`
-	CPU      time.Duration   `json:"cpu_ns"` // user + system
-	RSSKiB   int64           `json:"peak_rss_kib"`
-	Heads    int64           `json:"heads"`
-	Gets     int64           `json:"gets"`
-	Requests int64           `json:"requests"`
-	MaxIn    int64           `json:"max_in_flight"`
-	Resolve  time.Duration   `json:"resolve_ns"`
-	Exit     int             `json:"exit"`
-	Walls    []time.Duration `json:"walls_ns"`
+	Command  string        `json:"command"`
+	Wall     time.Duration `json:"wall_ns"`
+	CPU      time.Duration `json:"cpu_ns"` // user + system
+	RSSKiB   int64         `json:"peak_rss_kib"`
+	Heads    int64         `json:"heads"`
+	Gets     int64         `json:"gets"`
+	Requests int64         `json:"requests"`
+	MaxIn    int64         `json:"max_in_flight"`
+	Resolve  time.Duration `json:"resolve_ns"`
+	// FirstHead is how far into the run the first manifest request
+	// reached the registry: before the scan's own time means the lookups
+	// overlapped the scan.
+	FirstHead time.Duration   `json:"first_head_ns"`
+	Exit      int             `json:"exit"`
+	Walls     []time.Duration `json:"walls_ns"`
 }
 
 // Result is a whole benchmark.
@@ -313,6 +317,9 @@ func runOne(ctx context.Context, bin string, args []string, reg *Registry) (*Mea
 	if reg != nil {
 		c := reg.Counts()
 		m.Heads, m.Gets, m.Requests, m.MaxIn, m.Resolve = c.Heads, c.Gets, c.Total, c.MaxInFlight, c.Span
+		if !c.First.IsZero() && !res.Start.IsZero() {
+			m.FirstHead = max(c.First.Sub(res.Start), 0)
+		}
 	}
 	return m, nil
 }
@@ -344,6 +351,7 @@ func median(ms []*Measure) *Measure {
 	out.Requests = pick(func(m *Measure) int64 { return m.Requests })
 	out.MaxIn = pick(func(m *Measure) int64 { return m.MaxIn })
 	out.Resolve = time.Duration(pick(func(m *Measure) int64 { return int64(m.Resolve) }))
+	out.FirstHead = time.Duration(pick(func(m *Measure) int64 { return int64(m.FirstHead) }))
 	for _, m := range ms {
 		out.Walls = append(out.Walls, m.Wall)
 	}
@@ -416,5 +424,11 @@ func (r *Result) printRatios(w io.Writer) {
 	}
 	if check != nil && scan != nil && r.HeadFloor != nil {
 		fmt.Fprintf(w, "check / max(scan, registry floor): %s\n", ratio(check.Wall, max(scan.Wall, r.HeadFloor.Wall)))
+	}
+	if check != nil && scan != nil && check.Heads > 0 {
+		// Resolution overlaps the scan when the first HEAD reaches the
+		// registry well before a scan alone would have ended.
+		fmt.Fprintf(w, "overlap: check's first HEAD at %s, last answer at %s into the run; scan alone takes %s\n",
+			check.FirstHead.Round(time.Millisecond), (check.FirstHead + check.Resolve).Round(time.Millisecond), scan.Wall.Round(time.Millisecond))
 	}
 }

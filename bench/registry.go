@@ -106,6 +106,8 @@ type Counts struct {
 	// Span is the time from the first manifest request to the last manifest
 	// answer: how long resolution kept the registry busy.
 	Span time.Duration
+	// First is when the first manifest request came in (zero if none).
+	First time.Time
 }
 
 func (r *Registry) Reset() {
@@ -121,8 +123,9 @@ func (r *Registry) Reset() {
 func (r *Registry) Counts() Counts {
 	r.mu.Lock()
 	span := r.last.Sub(r.first)
+	first := r.first
 	r.mu.Unlock()
-	return Counts{Heads: r.heads.Load(), Gets: r.gets.Load(), Total: r.total.Load(), MaxInFlight: r.maxIn.Load(), Span: max(span, 0)}
+	return Counts{Heads: r.heads.Load(), Gets: r.gets.Load(), Total: r.total.Load(), MaxInFlight: r.maxIn.Load(), Span: max(span, 0), First: first}
 }
 
 func (r *Registry) count(next http.Handler) http.Handler {
