@@ -452,13 +452,23 @@ func (d *dockerfile) finish() ([]Ref, error) {
 			d.env.decls[dep].users[d.useKey(k)] = true
 		}
 	}
-	seen := map[Span]bool{}
+	var argRefs map[Span]bool // made only when a ref is homed in an ARG
 	for k, u := range d.uses {
 		r, ok := d.resolve(k, u)
-		if !ok || seen[r.Span] {
+		if !ok {
 			continue
 		}
-		seen[r.Span] = true
+		if r.Context != u.ctx {
+			// Only a ref homed in an ARG can be reached twice (FROM $B
+			// in two stages): it is returned once.
+			if argRefs == nil {
+				argRefs = map[Span]bool{}
+			}
+			if argRefs[r.Span] {
+				continue
+			}
+			argRefs[r.Span] = true
+		}
 		d.refs = append(d.refs, r)
 	}
 	sort.SliceStable(d.refs, func(i, j int) bool { return d.refs[i].Span.Start < d.refs[j].Span.Start })

@@ -226,7 +226,8 @@ func (e *dfEnv) expand(o int) dfExpansion {
 	}
 	if dfPlain(src, e.esc) {
 		// Nothing to expand (most FROM words): the text is the word.
-		t := dfText{s: src, org: make([]int32, len(src)), idx: make([]int32, len(src))}
+		both := make([]int32, 2*len(src))
+		t := dfText{s: src, org: both[:len(src):len(src)], idx: both[len(src):]}
 		for i := range src {
 			t.org[i], t.idx[i] = int32(o), int32(i)
 		}
