@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
+	"path/filepath"
 	"strconv"
 
 	"github.com/google/go-github/v75/github"
@@ -108,9 +110,17 @@ func commentRun(ctx context.Context, opts *CommentOptions) error {
 	// The checkout is the pull request's head: its config is the author's.
 	// Where registry requests (and so credentials) go is decided by the
 	// base branch's config, the trusted one.
-	trusted := baseRegistries(ctx, env, client, gs, number, baseSHA)
+	// So is the signature policy: a pull request cannot loosen the rules
+	// (or swap the keys) its own images are judged by.
+	tmp, err := os.MkdirTemp("", "digestbot-base-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	trusted := baseConfig(ctx, env, client, gs, number, baseSHA, tmp)
 	out, err := planInRepoWith(ctx, env, opts.Paths, opts.ConfigFile, opts.Resolve, func(po *plan.Options) {
-		po.TrustedRegistries = &trusted
+		po.TrustedRegistries = &trusted.registries
+		po.TrustedVerify = &trusted.verify
 	})
 	if err != nil {
 		return err
@@ -149,14 +159,27 @@ func commentRun(ctx context.Context, opts *CommentOptions) error {
 	return verdict(env, res.Findings, problems)
 }
 
-// baseRegistries returns the registries section of the base branch's
-// config (at baseSHA, or the pull request's base when it is ""). Without
-// one, or when it cannot be read, it is empty: every registry is then
-// reached under its own name, with its own credentials only.
-func baseRegistries(ctx context.Context, env *Env, client *github.Client, gs githubSettings, number int, baseSHA string) map[string]config.Registry {
-	warn := func(why string) map[string]config.Registry {
-		fmt.Fprintln(env.Stderr, "digestbot: "+safeMsg("the base branch's config could not be read ("+why+"); registries are reached under their own names, as without a registries: section"))
-		return map[string]config.Registry{}
+// trustedConfig is what comment takes from the base branch's config rather
+// than the pull request head's: where registry requests (and so
+// credentials) go, and the signature policy with the key and trusted-root
+// files it names. A pull request can neither redirect credentials nor
+// loosen (or swap the keys of) the verify rules its own images are judged
+// by.
+type trustedConfig struct {
+	registries map[string]config.Registry
+	verify     []config.VerifyRule
+}
+
+// baseConfig reads the trusted parts of the base branch's config (at
+// baseSHA, or the pull request's base when it is ""). Without one, or when
+// it cannot be read, both are empty: every registry is then reached under
+// its own name with its own credentials, and no verify rule applies. The
+// key and trusted-root files the base's rules name are read from the base
+// branch too, into dir.
+func baseConfig(ctx context.Context, env *Env, client *github.Client, gs githubSettings, number int, baseSHA, dir string) trustedConfig {
+	warn := func(why string) trustedConfig {
+		fmt.Fprintln(env.Stderr, "digestbot: "+safeMsg("the base branch's config could not be read ("+why+"); registries are reached under their own names, as without a registries: section, and no verify rule applies"))
+		return trustedConfig{registries: map[string]config.Registry{}}
 	}
 	if baseSHA == "" {
 		pr, _, err := client.PullRequests.Get(ctx, gs.repo.Owner, gs.repo.Name, number)
@@ -170,16 +193,58 @@ func baseRegistries(ctx context.Context, env *Env, client *github.Client, gs git
 	case err != nil:
 		return warn(err.Error())
 	case b == nil:
-		return map[string]config.Registry{}
+		return trustedConfig{registries: map[string]config.Registry{}}
 	}
 	c, err := config.Parse(b)
 	if err != nil {
 		return warn(name + ": " + err.Error())
 	}
-	if c.Registries == nil {
-		return map[string]config.Registry{}
+	tc := trustedConfig{registries: c.Registries}
+	if tc.registries == nil {
+		tc.registries = map[string]config.Registry{}
 	}
-	return c.Registries
+	// The rules' files are relative to the config, at the repository root;
+	// each is fetched from the base branch under a name of our own.
+	fetch := func(rel string) (string, error) {
+		if filepath.IsAbs(rel) {
+			return "", fmt.Errorf("%s: an absolute path cannot be read from the base branch", rel)
+		}
+		raw, _, err := pullreq.ReadFileAt(ctx, client, gs.repo, baseSHA, path.Clean(filepath.ToSlash(rel)))
+		if err != nil {
+			return "", err
+		}
+		if raw == nil {
+			return "", fmt.Errorf("%s does not exist on the base branch", rel)
+		}
+		f, err := os.CreateTemp(dir, "verify-*")
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		if _, err := f.Write(raw); err != nil {
+			return "", err
+		}
+		return f.Name(), nil
+	}
+	for _, r := range c.Verify {
+		r.Keys = append([]string(nil), r.Keys...)
+		for i, k := range r.Keys {
+			p, err := fetch(k)
+			if err != nil {
+				return warn(name + ": verify key " + err.Error())
+			}
+			r.Keys[i] = p
+		}
+		if r.TrustedRoot != "" {
+			p, err := fetch(r.TrustedRoot)
+			if err != nil {
+				return warn(name + ": verify trusted-root " + err.Error())
+			}
+			r.TrustedRoot = p
+		}
+		tc.verify = append(tc.verify, r)
+	}
+	return tc
 }
 
 func readEvent(path string) (*pullRequestEvent, error) {

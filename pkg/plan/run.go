@@ -65,6 +65,10 @@ type Options struct {
 	// (hosts, TLS modes, and so where credentials go) come from the base
 	// branch's config instead.
 	TrustedRegistries *map[string]config.Registry
+	// TrustedVerify, when not nil, replaces the verify rules of the config
+	// read from the checkout, for the same reason: a pull request must not
+	// choose the signature policy its own images are judged by.
+	TrustedVerify *[]config.VerifyRule
 }
 
 func (o *Options) defaults() error {
@@ -162,6 +166,9 @@ func scanConfig(opts Options) (*config.Config, string, error) {
 	}
 	if opts.TrustedRegistries != nil {
 		cfg.Registries = *opts.TrustedRegistries
+	}
+	if opts.TrustedVerify != nil {
+		cfg.Verify = *opts.TrustedVerify
 	}
 	// pre-commit passes several files of one repository: they share the
 	// root. A PATH elsewhere gives every PATH its own.
