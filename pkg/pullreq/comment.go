@@ -82,6 +82,10 @@ type CommentResult struct {
 	// Suggestions counts suggestions posted; SuggestionsEdited those
 	// refreshed in place; SuggestionsKept those already there.
 	Suggestions, SuggestionsEdited, SuggestionsKept int
+	// Notes counts review comments posted on unsigned lines (no
+	// suggestion); NotesEdited those refreshed in place; NotesKept those
+	// already there.
+	Notes, NotesEdited, NotesKept int
 	// Fallback is true when the token could not write and annotations and
 	// the step summary were used instead.
 	Fallback bool
@@ -91,7 +95,9 @@ type CommentResult struct {
 // or changes: it keeps one summary comment up to date (found by its marker,
 // edited in place, created only when there is something to say), and posts
 // one review with a suggestion block on each offending line, skipping lines
-// that already carry digestbot's suggestion. When the token cannot write
+// that already carry digestbot's suggestion, and a comment without a
+// suggestion on each unsigned line saying why it is not pinned. When the
+// token cannot write
 // (pull requests from forks), it writes workflow annotations and appends to
 // the step summary instead.
 //
@@ -158,11 +164,37 @@ func (c *commenter) sameLine(f finding.Finding, text string) bool {
 	return strings.Contains(text, f.Ref)
 }
 
-// suggestion is one line to fix, with the findings on it.
+// suggestion is one line to fix, with the findings on it; or, when note is
+// set, one unsigned line, with no text to suggest.
 type suggestion struct {
 	at       FileLine
 	text     string
 	findings []finding.Finding
+	note     bool
+}
+
+// marker is the hidden marker of the suggestion's review comment.
+func (s *suggestion) marker() string {
+	if s.note {
+		return UnsignedMarker
+	}
+	return SuggestionMarker
+}
+
+// kind names the comment in the step log.
+func (s *suggestion) kind() string {
+	if s.note {
+		return "comment"
+	}
+	return "suggestion"
+}
+
+// body is the suggestion's review comment.
+func (s *suggestion) body() string {
+	if s.note {
+		return unsignedBody(s)
+	}
+	return suggestionBody(s)
 }
 
 func (c *commenter) run(ctx context.Context, findings []finding.Finding, fixed map[FileLine]string) (CommentResult, error) {
@@ -214,7 +246,9 @@ func (c *commenter) run(ctx context.Context, findings []finding.Finding, fixed m
 	byLine := map[FileLine]*suggestion{} // by the finding's line
 	byAt := map[FileLine]*suggestion{}   // by the line suggested
 	for _, f := range reported {
-		if !f.Status.NeedsAction() {
+		if !f.Status.NeedsAction() || f.Status == finding.Unsigned {
+			// Never suggest a pin for an unsigned ref: fix does not write
+			// one, and another ref's fix on the same line leaves it as is.
 			continue
 		}
 		key := FileLine{f.File, f.Line}
@@ -240,6 +274,23 @@ func (c *commenter) run(ctx context.Context, findings []finding.Finding, fixed m
 		s := &suggestion{at: at, text: strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r"), findings: []finding.Finding{f}}
 		byAt[at] = s
 		byLine[key] = s
+		sugs = append(sugs, s)
+	}
+
+	// One comment, with no suggestion, per unsigned line: the line is
+	// where a reviewer looks, and the summary's table is easy to miss.
+	noteAt := map[FileLine]*suggestion{}
+	for _, f := range reported {
+		if f.Status != finding.Unsigned {
+			continue
+		}
+		at := FileLine{f.File, f.Line}
+		if s := noteAt[at]; s != nil {
+			s.findings = append(s.findings, f)
+			continue
+		}
+		s := &suggestion{at: at, note: true, findings: []finding.Finding{f}}
+		noteAt[at] = s
 		sugs = append(sugs, s)
 	}
 
@@ -401,8 +452,11 @@ func (c *commenter) summary(ctx context.Context, res *CommentResult, body string
 	return nil
 }
 
-// review posts one review with the new suggestions, and refreshes in place
-// those of digestbot's suggestions whose fix changed.
+// review posts one review with the new suggestions and unsigned-line
+// comments, and refreshes in place those of digestbot's whose text changed.
+// A comment is adopted only when the token's own user wrote it and it
+// carries the marker of its kind, so a suggestion and an unsigned-line
+// comment on the same line are two comments, each kept in place.
 func (c *commenter) review(ctx context.Context, res *CommentResult, head string, sugs []*suggestion) error {
 	if len(sugs) == 0 {
 		return nil
@@ -414,64 +468,115 @@ func (c *commenter) review(ctx context.Context, res *CommentResult, head string,
 	if err != nil {
 		return apiError(fmt.Sprintf("list review comments of pull request #%d", c.number), err, hintRead)
 	}
-	ours := map[FileLine]*github.PullRequestComment{}
+	type key struct {
+		marker string
+		at     FileLine
+	}
+	ours := map[key]*github.PullRequestComment{}
 	self := c.self(ctx)
 	for _, cm := range existing {
-		if cm.Line == nil || !strings.Contains(cm.GetBody(), SuggestionMarker) || !strings.EqualFold(cm.GetUser().GetLogin(), self) {
+		if cm.Line == nil || !strings.EqualFold(cm.GetUser().GetLogin(), self) {
 			continue // outdated (no line any more) or not ours
 		}
-		at := FileLine{cm.GetPath(), cm.GetLine()}
-		if ours[at] == nil {
-			ours[at] = cm
+		for _, m := range []string{SuggestionMarker, UnsignedMarker} {
+			k := key{m, FileLine{cm.GetPath(), cm.GetLine()}}
+			if strings.Contains(cm.GetBody(), m) && ours[k] == nil {
+				ours[k] = cm
+			}
 		}
 	}
 	var drafts []*github.DraftReviewComment
+	var draftNotes []bool
 	for _, s := range sugs {
-		body := suggestionBody(s)
-		if cm := ours[s.at]; cm != nil {
+		body := s.body()
+		kept, edited := &res.SuggestionsKept, &res.SuggestionsEdited
+		if s.note {
+			kept, edited = &res.NotesKept, &res.NotesEdited
+		}
+		if cm := ours[key{s.marker(), s.at}]; cm != nil {
 			if normalise(cm.GetBody()) == normalise(body) {
-				res.SuggestionsKept++
+				*kept++
 				continue
 			}
-			res.SuggestionsEdited++
+			*edited++
 			if c.opts.DryRun {
-				c.say("would refresh the suggestion on %s", s.at)
+				c.say("would refresh the %s on %s", s.kind(), s.at)
 				continue
 			}
 			if _, _, err := c.gh.PullRequests.EditComment(ctx, o, n, cm.GetID(), &github.PullRequestComment{Body: github.Ptr(body)}); err != nil {
-				return apiError("refresh the suggestion on "+s.at.String(), err, hintPulls)
+				return apiError("refresh the "+s.kind()+" on "+s.at.String(), err, hintPulls)
 			}
-			c.say("refreshed the suggestion on %s", s.at)
+			c.say("refreshed the %s on %s", s.kind(), s.at)
 			continue
 		}
 		drafts = append(drafts, &github.DraftReviewComment{
 			Path: github.Ptr(s.at.File), Line: github.Ptr(s.at.Line), Side: github.Ptr("RIGHT"), Body: github.Ptr(body),
 		})
+		draftNotes = append(draftNotes, s.note)
+		if s.note {
+			res.Notes++
+		} else {
+			res.Suggestions++
+		}
 	}
 	if res.SuggestionsKept > 0 {
 		c.say("%d %s already on the pull request", res.SuggestionsKept, plural(res.SuggestionsKept, "suggestion is", "suggestions are"))
 	}
+	if res.NotesKept > 0 {
+		c.say("%d %s already on the pull request", res.NotesKept, plural(res.NotesKept, "comment on an unsigned line is", "comments on unsigned lines are"))
+	}
 	if len(drafts) == 0 {
 		return nil
 	}
-	res.Suggestions = len(drafts)
 	if c.opts.DryRun {
-		for _, d := range drafts {
-			c.say("would suggest on %s:%d:\n%s", d.GetPath(), d.GetLine(), d.GetBody())
+		for i, d := range drafts {
+			verb := "suggest"
+			if draftNotes[i] {
+				verb = "comment (no suggestion: unsigned)"
+			}
+			c.say("would %s on %s:%d:\n%s", verb, d.GetPath(), d.GetLine(), d.GetBody())
 		}
 		return nil
 	}
-	body := fmt.Sprintf("digestbot suggests pinning %d image %s on lines this pull request changes. "+
-		"Apply each suggestion with one click, or run `digestbot fix` locally.",
-		len(drafts), plural(len(drafts), "reference", "references"))
+	var says []string
+	if res.Suggestions > 0 {
+		says = append(says, fmt.Sprintf("digestbot suggests pinning %d image %s on lines this pull request changes. "+
+			"Apply each suggestion with one click, or run `digestbot fix` locally.",
+			res.Suggestions, plural(res.Suggestions, "reference", "references")))
+	}
+	if res.Notes > 0 {
+		says = append(says, fmt.Sprintf("digestbot does not pin %d %s on lines this pull request changes: "+
+			"no signature satisfies the verify policy, and it never suggests a digest no signature vouches for.",
+			res.Notes, plural(res.Notes, "line", "lines")))
+	}
+	body := strings.Join(says, " ")
 	_, _, err = c.gh.PullRequests.CreateReview(ctx, o, n, c.number, &github.PullRequestReviewRequest{
 		CommitID: github.Ptr(head), Body: github.Ptr(body), Event: github.Ptr("COMMENT"), Comments: drafts,
 	})
 	if err != nil {
 		return apiError(fmt.Sprintf("post review suggestions on #%d", c.number), err, hintPulls)
 	}
-	c.say("posted %d %s", len(drafts), plural(len(drafts), "suggestion", "suggestions"))
+	if res.Suggestions > 0 {
+		c.say("posted %d %s", res.Suggestions, plural(res.Suggestions, "suggestion", "suggestions"))
+	}
+	if res.Notes > 0 {
+		c.say("commented on %d unsigned %s (no suggestion)", res.Notes, plural(res.Notes, "line", "lines"))
+	}
 	return nil
+}
+
+// unsignedBody is the comment on an unsigned line: why it is not pinned,
+// and no suggestion block (a digest no signature vouches for is never
+// suggested). The messages come from registries and signatures: escaped.
+func unsignedBody(s *suggestion) string {
+	var b strings.Builder
+	b.WriteString(UnsignedMarker + "\n")
+	for _, f := range s.findings {
+		fmt.Fprintf(&b, "%s %s: %s\n", statusWord(f.Status), code(f.Ref), findingText(f))
+	}
+	b.WriteString("\nNo suggestion: digestbot never suggests a digest no signature vouches for. " +
+		"Sign the image (`cosign sign`), or correct the `verify` rule's keys or identity in `.digestbot.yaml`, whichever the reason calls for.\n")
+	return b.String()
 }
 
 func suggestionBody(s *suggestion) string {
@@ -585,7 +690,7 @@ func summaryMarkdown(res CommentResult, reported []finding.Finding, fixable map[
 func (c *commenter) fallback(res CommentResult, reported []finding.Finding, fixable map[FileLine]*suggestion, cause error) (CommentResult, error) {
 	res.Fallback = true
 	res.Summary, res.SummaryURL = SummaryNone, ""
-	res.Suggestions, res.SuggestionsEdited = 0, 0
+	res.Suggestions, res.SuggestionsEdited, res.Notes, res.NotesEdited = 0, 0, 0, 0
 	c.say("the token cannot comment on #%d (%v); reporting through workflow annotations and the job summary instead", c.number, cause)
 	if c.opts.Annotations != nil {
 		for _, f := range reported {

@@ -27,6 +27,9 @@ const (
 	PRMarker         = "<!-- digestbot:pin-digests -->"
 	CommentMarker    = "<!-- digestbot:comment -->"
 	SuggestionMarker = "<!-- digestbot:suggestion -->"
+	// UnsignedMarker marks the review comment on an unsigned line (no
+	// suggestion: nothing vouches for a digest to suggest).
+	UnsignedMarker = "<!-- digestbot:unsigned -->"
 )
 
 // Repo names a GitHub repository.
