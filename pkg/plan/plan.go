@@ -8,7 +8,7 @@
 package plan
 
 import (
-	"bytes"
+	"sync"
 
 	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/finding"
@@ -50,6 +50,9 @@ type Outcome struct {
 	// sources are the scanned bytes of every file with references, by
 	// the names findings use.
 	sources map[string][]byte
+	// lines caches each source's line starts for LineText.
+	linesMu sync.Mutex
+	lines   map[string][]int
 }
 
 // LineText returns the text of a line (1-based, without its line break)
@@ -59,17 +62,17 @@ func (out *Outcome) LineText(file string, line int) (string, bool) {
 	if !ok || line < 1 {
 		return "", false
 	}
-	for n := 1; ; n++ {
-		i := bytes.IndexByte(src, '\n')
-		if n == line {
-			if i < 0 {
-				return string(src), true
-			}
-			return string(src[:i]), true
-		}
-		if i < 0 {
-			return "", false
-		}
-		src = src[i+1:]
+	// SARIF asks once per finding: the line starts of each file are
+	// computed once, so a file with many refs is not re-read per ref.
+	out.linesMu.Lock()
+	if out.lines == nil {
+		out.lines = map[string][]int{}
 	}
+	starts, ok := out.lines[file]
+	if !ok {
+		starts = lineStarts(src)
+		out.lines[file] = starts
+	}
+	out.linesMu.Unlock()
+	return lineAt(src, starts, line)
 }

@@ -72,6 +72,7 @@ func (out *Outcome) inRepo(prefix string) {
 		sources[prefix+name] = src
 	}
 	out.sources = sources
+	out.lines = nil
 	fix(out.Problems)
 	fix(out.Attention)
 	fix(out.Unpinnable)
