@@ -110,7 +110,7 @@ func (helmFormat) Find(f *File) ([]Ref, error) {
 		if root == nil || root.Kind != yaml.MappingNode {
 			continue
 		}
-		w.root = root
+		w.root, w.rootVals = root, map[string]string{}
 		if err := w.walk(root, "", "", 0); err != nil {
 			return nil, err
 		}
@@ -129,7 +129,12 @@ type helmWalker struct {
 	// aliased are the nodes an alias names: a tag or digest value
 	// there is shared with another place, which fix must not pin.
 	aliased map[*yaml.Node]bool
-	refs    []Ref
+	// rootVals caches lookups in the document root (global.*, top-level
+	// keys) made for every image map: without it a values file with n
+	// top-level keys and n image maps costs n² (50,000 maps took ten
+	// minutes). Reset with root.
+	rootVals map[string]string
+	refs     []Ref
 	// topKey is the top-level key being walked: a subchart's section
 	// when it names a dependency.
 	topKey string
@@ -654,29 +659,49 @@ func (w *helmWalker) plainImage(n *yaml.Node, ctx string) {
 
 // global returns global.<key> as a string.
 func (w *helmWalker) global(key string) string {
-	g, ok := yamlLookup(w.root, "global")
-	if !ok || g == nil || g.Kind != yaml.MappingNode {
-		return ""
-	}
-	_, v, _ := helmScalar(g, key)
-	return v
+	return w.rootVal("global."+key, func() string {
+		g, ok := yamlLookup(w.root, "global")
+		if !ok || g == nil || g.Kind != yaml.MappingNode {
+			return ""
+		}
+		_, v, _ := helmScalar(g, key)
+		return v
+	})
 }
 
 func (w *helmWalker) globalImageRegistry() string {
-	g, ok := yamlLookup(w.root, "global")
-	if !ok || g == nil || g.Kind != yaml.MappingNode {
-		return ""
-	}
-	im, ok := yamlLookup(g, "image")
-	if !ok || im == nil || im.Kind != yaml.MappingNode {
-		return ""
-	}
-	_, v, _ := helmScalar(im, "registry")
-	return v
+	return w.rootVal("global.image.registry", func() string {
+		g, ok := yamlLookup(w.root, "global")
+		if !ok || g == nil || g.Kind != yaml.MappingNode {
+			return ""
+		}
+		im, ok := yamlLookup(g, "image")
+		if !ok || im == nil || im.Kind != yaml.MappingNode {
+			return ""
+		}
+		_, v, _ := helmScalar(im, "registry")
+		return v
+	})
 }
 
 func (w *helmWalker) top(key string) string {
-	_, v, _ := helmScalar(w.root, key)
+	return w.rootVal("top."+key, func() string {
+		_, v, _ := helmScalar(w.root, key)
+		return v
+	})
+}
+
+// rootVal returns the cached lookup name in the current root, computing
+// it once.
+func (w *helmWalker) rootVal(name string, lookup func() string) string {
+	if w.rootVals == nil {
+		w.rootVals = map[string]string{}
+	}
+	v, ok := w.rootVals[name]
+	if !ok {
+		v = lookup()
+		w.rootVals[name] = v
+	}
 	return v
 }
 
