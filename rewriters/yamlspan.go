@@ -580,10 +580,24 @@ func yamlFinishRefs(src []byte, refs []Ref) []Ref {
 				lineStart = pos + 1
 			}
 		}
-		if r.Text == "" {
+		fromSpan := r.Text == ""
+		if fromSpan {
 			// Formats that read a value over several lines set its
 			// logical text; the others get the bytes of the span.
 			r.Text = string(src[s.Start:s.End])
+		}
+		if i := strings.IndexAny(r.Text, "\r\n"); i >= 0 {
+			// A ref never shows a raw line break (it would break every
+			// line-oriented output): a value a format could not read as
+			// one line is shown up to its first break, and never pinned.
+			r.Text = r.Text[:i]
+			if fromSpan {
+				r.Span.End = r.Span.Start + i
+			}
+			if r.Skip == "" {
+				r.Skip = "the value is written over several lines; write it on one line to pin it"
+			}
+			r.pin = nil
 		}
 		r.Line, r.Column = line, s.Start-lineStart+1
 		out = append(out, r)
