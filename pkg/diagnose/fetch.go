@@ -9,8 +9,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"syscall"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/regclient/regclient"
@@ -127,35 +125,10 @@ func repoRef(registry, repository string) (ref.Ref, error) {
 // call runs one registry request with its own deadline, retrying once on
 // answers that say "try again" (429, 5xx, a reset connection).
 func (d *Diagnoser) call(ctx context.Context, f func(ctx context.Context) error) error {
-	for attempt := 1; ; attempt++ {
-		rctx, cancel := context.WithTimeout(ctx, d.o.requestTimeout)
-		err := f(rctx)
-		cancel()
-		if err == nil || attempt >= d.o.attempts || !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		t := time.NewTimer(d.o.retryDelay << (attempt - 1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-	}
+	return resolve.Call(ctx, d.o.requestTimeout, d.o.attempts, d.o.retryDelay, f)
 }
 
-func retryable(err error) bool {
-	if errors.Is(err, errs.ErrHTTPRateLimit) || errors.Is(err, syscall.ECONNRESET) {
-		return true
-	}
-	if errors.Is(err, errs.ErrHTTPStatus) {
-		s := err.Error()
-		return strings.Contains(s, "[http 5") || strings.Contains(s, "[http 408]")
-	}
-	return false
-}
-
-func notFound(err error) bool { return err != nil && errors.Is(err, errs.ErrNotFound) }
+func notFound(err error) bool { return resolve.NotFound(err) }
 
 // headManifest asks whether repo@dig is a manifest (HEAD, 1 request).
 func (d *Diagnoser) headManifest(ctx context.Context, repo ref.Ref, dig string) (headInfo, error) {

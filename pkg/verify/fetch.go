@@ -12,9 +12,8 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"syscall"
-	"time"
 
+	"github.com/digestbot/digestbot/pkg/resolve"
 	"github.com/opencontainers/go-digest"
 	"github.com/regclient/regclient/scheme"
 	"github.com/regclient/regclient/types/descriptor"
@@ -72,35 +71,10 @@ func (m *memo[T]) get(key string, f func() (T, error)) (T, error) {
 // call runs one registry request with its own deadline, retrying answers
 // that say "try again" (429, 5xx, a reset connection).
 func (v *Verifier) call(ctx context.Context, f func(ctx context.Context) error) error {
-	for attempt := 1; ; attempt++ {
-		rctx, cancel := context.WithTimeout(ctx, v.o.requestTimeout)
-		err := f(rctx)
-		cancel()
-		if err == nil || attempt >= v.o.attempts || !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		t := time.NewTimer(v.o.retryDelay << (attempt - 1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-	}
+	return resolve.Call(ctx, v.o.requestTimeout, v.o.attempts, v.o.retryDelay, f)
 }
 
-func retryable(err error) bool {
-	if errors.Is(err, errs.ErrHTTPRateLimit) || errors.Is(err, syscall.ECONNRESET) {
-		return true
-	}
-	if errors.Is(err, errs.ErrHTTPStatus) {
-		s := err.Error()
-		return strings.Contains(s, "[http 5") || strings.Contains(s, "[http 408]")
-	}
-	return false
-}
-
-func notFound(err error) bool { return err != nil && errors.Is(err, errs.ErrNotFound) }
+func notFound(err error) bool { return resolve.NotFound(err) }
 
 // describeErr turns a request failure into a few words for a message; it
 // never includes a registry's response body.
