@@ -47,7 +47,6 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/digestbot/digestbot/pkg/imgref"
@@ -115,7 +114,7 @@ func (helmFormat) Find(f *File) ([]Ref, error) {
 			return nil, err
 		}
 	}
-	return helmFinishRefs(f.Src, w.refs), nil
+	return yamlFinishRefs(f.Src, w.refs), nil
 }
 
 type helmWalker struct {
@@ -703,37 +702,6 @@ func (w *helmWalker) rootVal(name string, lookup func() string) string {
 		w.rootVals[name] = v
 	}
 	return v
-}
-
-// helmFinishRefs orders refs, drops overlaps and fills Line and Column;
-// Text set by the walker (split refs) is kept.
-func helmFinishRefs(src []byte, refs []Ref) []Ref {
-	sort.SliceStable(refs, func(i, j int) bool { return refs[i].Span.Start < refs[j].Span.Start })
-	out := refs[:0]
-	prevEnd, prevEmpty := -1, false
-	pos, line, lineStart := 0, 1, 0
-	for _, r := range refs {
-		s := r.Span
-		if s.Start < 0 || s.End < s.Start || s.End > len(src) {
-			continue
-		}
-		if len(out) > 0 && (s.Start < prevEnd || (s.Start == prevEnd && (prevEmpty || s.Start == s.End))) {
-			continue
-		}
-		for ; pos < s.Start; pos++ {
-			if src[pos] == '\n' {
-				line++
-				lineStart = pos + 1
-			}
-		}
-		if r.Text == "" {
-			r.Text = string(src[s.Start:s.End])
-		}
-		r.Line, r.Column = line, s.Start-lineStart+1
-		out = append(out, r)
-		prevEnd, prevEmpty = s.End, s.Start == s.End
-	}
-	return out
 }
 
 // helmChart is what a chart's own files say about its values.
