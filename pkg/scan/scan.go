@@ -171,7 +171,7 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 			if cerr := ctx.Err(); cerr != nil {
 				return cerr
 			}
-			if err == nil && !d.IsDir() && (!d.Type().IsRegular() || !rewriters.Candidate(base+filepath.ToSlash(walkRel(path, p)))) {
+			if err == nil && !d.IsDir() && (!d.Type().IsRegular() || !rewriters.CandidateName(d.Name()) || !rewriters.Candidate(base+filepath.ToSlash(walkRel(path, p)))) {
 				// The common case, decided without filepath.Rel.
 				// Symlinks and devices are never followed: a link's target,
 				// if it is inside the root, is scanned in its own place.
