@@ -16,8 +16,12 @@ package rewriters
 //   - Variables: an image holding $VAR or ${VAR} whose variables all have
 //     one value in this file (the job's variables:, then the top-level
 //     ones; not set by parallel: matrix) is a real ref. When the whole
-//     image is one variable, the ref is that variable's value, pinned
-//     there (as a Dockerfile ARG default); otherwise it is a composed ref
+//     image is one variable, the ref is that variable's value (followed
+//     through variables that are wholly another, KEY: $IMAGE, which GitLab
+//     expands), pinned there (as a Dockerfile ARG default) only when every
+//     use of the variable in this file and its local includes is a whole
+//     image, in block or flow style, or the whole value of a variable used
+//     so in turn (decidePins); otherwise it is a composed ref
 //     (Expanded, Note naming the values) pinned only where a literal
 //     @sha256:… follows the variables. Any variable the file does not give
 //     (GitLab's predefined $CI_…, project, group or pipeline variables)
@@ -92,6 +96,7 @@ func (gitlabFormat) Find(f *File) ([]Ref, error) {
 	for _, root := range w.roots {
 		w.walkRoot(root)
 	}
+	w.decidePins(docs)
 	if len(w.follow) > 0 {
 		f.Follow(w.follow...)
 	}
@@ -107,6 +112,13 @@ type gitlabWalker struct {
 	follow   []string
 	followed map[string]bool
 
+	// images holds every scalar read in an image position (a variable
+	// used there as a whole value is a safe place for a pinned value);
+	// pending are the refs at a variable's value whose pin waits for the
+	// whole file to be read (decidePins).
+	images  map[*yaml.Node]bool
+	pending []gitlabPending
+
 	// Variables in scope: the job's own (jobVars, with the names its
 	// parallel: matrix sets in matrixVars) over the file's top-level ones.
 	topVars, jobVars map[string]gitlabVar
@@ -115,8 +127,18 @@ type gitlabWalker struct {
 
 // gitlabVar is a variable the file defines: its value node and where.
 type gitlabVar struct {
+	name string
 	node *yaml.Node
 	ctx  string // "variables.IMAGE", "build.variables.IMAGE"
+	raw  bool   // expand: false: GitLab does not expand its value
+}
+
+// gitlabPending is a ref at variable name's value, pinned there only when
+// every use of name is a whole image (decidePins).
+type gitlabPending struct {
+	ref  int // index in gitlabWalker.refs
+	name string
+	span Span
 }
 
 func (w *gitlabWalker) walkRoot(root *yaml.Node) {
@@ -291,33 +313,73 @@ func gitlabVars(v *yaml.Node, ctx string, into map[string]gitlabVar) {
 		if k.Kind != yaml.ScalarNode || yamlMergeKey(k) || val == nil {
 			continue
 		}
+		raw := false
 		if val.Kind == yaml.MappingNode {
+			raw = gitlabRawVar(val)
 			if vv, ok := yamlLookup(val, "value"); ok {
-				val = vv
+				val = yamlResolve(vv)
 			}
 		}
-		into[k.Value] = gitlabVar{node: val, ctx: ctx + "." + k.Value}
+		into[k.Value] = gitlabVar{name: k.Value, node: val, ctx: ctx + "." + k.Value, raw: raw}
 	}
+}
+
+// gitlabRawVar reports whether a variable's map form says expand: false.
+func gitlabRawVar(m *yaml.Node) bool {
+	e, ok := yamlLookup(m, "expand")
+	e = yamlResolve(e)
+	return ok && e != nil && e.Kind == yaml.ScalarNode && e.Tag == "!!bool" && strings.EqualFold(e.Value, "false")
+}
+
+// gitlabWholeVar returns the variable a value is wholly made of ("$NAME",
+// "${NAME}"), or "".
+func gitlabWholeVar(v string) string {
+	if u := gitlabVarRe.FindStringSubmatchIndex(v); u != nil && u[0] == 0 && u[1] == len(v) {
+		return gitlabVarName(v, u)
+	}
+	return ""
 }
 
 // lookupVar returns a variable's value when the file gives exactly one:
-// a plain string with no variables of its own, not set by a matrix.
-func (w *gitlabWalker) lookupVar(name string) (gitlabVar, bool) {
-	if w.matrixVars[name] {
-		return gitlabVar{}, false
+// a plain string with no variables of its own, not set by a matrix. A
+// value that is wholly another variable (KEY: $IMAGE) is followed, as
+// GitLab expands variables inside variables: the result is the last
+// variable's value, and via names the ones passed through ("" when none).
+func (w *gitlabWalker) lookupVar(name string) (v gitlabVar, via string, ok bool) {
+	var hops []string
+	for depth := 0; depth < 8; depth++ {
+		if w.matrixVars[name] {
+			return gitlabVar{}, "", false
+		}
+		v, ok = w.jobVars[name]
+		if !ok {
+			v, ok = w.topVars[name]
+		}
+		if !ok || v.node == nil || v.node.Kind != yaml.ScalarNode || v.node.Tag != "!!str" || v.node.Value == "" {
+			return gitlabVar{}, "", false
+		}
+		if !strings.Contains(v.node.Value, "$") {
+			return v, strings.Join(hops, ", "), true
+		}
+		next := gitlabWholeVar(v.node.Value)
+		if v.raw || next == "" || next == name {
+			return gitlabVar{}, "", false
+		}
+		hops = append(hops, "$"+name+" ("+v.ctx+")")
+		name = next
 	}
-	v, ok := w.jobVars[name]
-	if !ok {
-		v, ok = w.topVars[name]
-	}
-	if !ok || v.node == nil || v.node.Kind != yaml.ScalarNode || v.node.Tag != "!!str" || v.node.Value == "" || strings.Contains(v.node.Value, "$") {
-		return gitlabVar{}, false
-	}
-	return v, true
+	return gitlabVar{}, "", false
 }
 
 func (w *gitlabWalker) add(n *yaml.Node, ctx string) {
-	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" || n.Value == "" || w.reported[n] {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return
+	}
+	if w.images == nil {
+		w.images = map[*yaml.Node]bool{}
+	}
+	w.images[n] = true
+	if n.Tag == "!!null" || n.Value == "" || w.reported[n] {
 		return
 	}
 	w.reported[n] = true
@@ -356,17 +418,22 @@ func (w *gitlabWalker) variableRef(r *Ref, n *yaml.Node, ctx string) bool {
 	uses := gitlabVarRe.FindAllStringSubmatchIndex(v, -1)
 	var unknown, notes []string
 	vals := map[string]gitlabVar{}
+	vias := map[string]string{}
 	for _, u := range uses {
 		name := gitlabVarName(v, u)
-		gv, ok := w.lookupVar(name)
+		gv, via, ok := w.lookupVar(name)
 		if !ok {
 			unknown = append(unknown, "$"+name)
 			continue
 		}
 		if _, seen := vals[name]; !seen {
-			notes = append(notes, name+"="+gv.node.Value+" ("+gv.ctx+")")
+			where := gv.ctx
+			if via != "" {
+				where += " through " + via
+			}
+			notes = append(notes, name+"="+gv.node.Value+" ("+where+")")
 		}
-		vals[name] = gv
+		vals[name], vias[name] = gv, via
 	}
 	if len(unknown) > 0 || len(uses) == 0 || strings.Contains(v, "$$") {
 		r.Skip = skipGitLabVariable
@@ -390,21 +457,23 @@ func (w *gitlabWalker) variableRef(r *Ref, n *yaml.Node, ctx string) bool {
 		return false
 	}
 	if len(uses) == 1 && uses[0][0] == 0 && uses[0][1] == len(v) {
-		// The whole image is one variable: the ref is its value.
-		gv := vals[gitlabVarName(v, uses[0])]
+		// The whole image is one variable: the ref is its value (the last
+		// one's, for a variable that is wholly another).
+		name := gitlabVarName(v, uses[0])
+		gv := vals[name]
 		if w.reported[gv.node] {
 			return true
 		}
 		w.reported[gv.node] = true
 		loc := w.ys.locate(gv.node)
-		name := gitlabVarName(v, uses[0])
-		vr := Ref{Span: loc.span, Context: gv.ctx + " (" + ctx + ")", Skip: loc.skip}
-		switch {
-		case vr.Skip != "":
-		case !gitlabOnlyWholeUses(w.ys.src, name):
-			vr.pin = cannotPin(fmt.Sprintf("$%s is also used inside other values of this file; pinning it would change those too: give the image a variable of its own", name))
-		default:
-			vr.pin = spanPin(loc.span, string(w.ys.src[loc.span.Start:loc.span.End]))
+		used := ctx
+		if via := vias[name]; via != "" {
+			used += " through " + via
+		}
+		vr := Ref{Span: loc.span, Context: gv.ctx + " (" + used + ")", Skip: loc.skip}
+		if vr.Skip == "" {
+			// Pinned or not once every use of the variable is known.
+			w.pending = append(w.pending, gitlabPending{ref: len(w.refs), name: gv.name, span: loc.span})
 		}
 		w.refs = append(w.refs, vr)
 		return true
@@ -422,21 +491,172 @@ func (w *gitlabWalker) variableRef(r *Ref, n *yaml.Node, ctx string) bool {
 	return false
 }
 
-// gitlabOnlyWholeUses reports whether every use of variable name in src is
-// a whole YAML value ("key: $NAME", "- ${NAME}", quoted or not), so that a
-// digest written into its value lands only where whole images go.
-func gitlabOnlyWholeUses(src []byte, name string) bool {
-	use := regexp.MustCompile(`\$(?:\{` + regexp.QuoteMeta(name) + `\}|` + regexp.QuoteMeta(name) + `\b)`)
-	whole := regexp.MustCompile(`^[ \t]*(?:-[ \t]+)*(?:[^\s#:'"][^:#]*:[ \t]+)?(["']?)\$(?:\{` + regexp.QuoteMeta(name) + `\}|` + regexp.QuoteMeta(name) + `)(["']?)[ \t]*(?:#.*)?$`)
-	for _, line := range strings.Split(string(src), "\n") {
-		line = strings.TrimSuffix(line, "\r")
-		n := len(use.FindAllStringIndex(line, -1))
-		if n == 0 {
+// decidePins gives each ref at a variable's value its pin: the value is
+// pinned in place only when every use of the variable, in this file and
+// the local files it includes, is a whole image (image: $IMAGE, a
+// services item, a name: key, in block or flow style) or the whole value
+// of another variable whose uses are whole images in turn (KEY: $IMAGE,
+// image: $KEY; GitLab expands variables inside variables). Anywhere else
+// (a script, a composed image, rules:if, expand: false) the digest would
+// land too, so the ref is left unpinned with the first such use named.
+// Files that include this one are not known here.
+func (w *gitlabWalker) decidePins(docs []*yaml.Node) {
+	if len(w.pending) == 0 {
+		return
+	}
+	units := w.useUnits(docs)
+	for _, p := range w.pending {
+		r := &w.refs[p.ref]
+		if why := gitlabOtherUse(units, p.name, map[string]bool{}); why != "" {
+			r.pin = cannotPin(fmt.Sprintf("$%s is also used %s, not as a whole image; pinning its value would change that use too: give the image a variable of its own", p.name, why))
 			continue
 		}
-		if m := whole.FindStringSubmatch(line); n > 1 || m == nil || m[1] != m[2] {
-			return false
+		r.pin = spanPin(p.span, string(w.ys.src[p.span.Start:p.span.End]))
+	}
+}
+
+// gitlabUnit is one file searched for a variable's uses: its documents
+// and the scalars its walk read in image positions.
+type gitlabUnit struct {
+	path   string
+	docs   []*yaml.Node
+	images map[*yaml.Node]bool
+}
+
+// gitlabMaxUnits caps how many included files are read for variable uses.
+const gitlabMaxUnits = 64
+
+// useUnits returns this file and the local files it includes (and those
+// include, up to gitlabMaxUnits), each walked as GitLab CI to learn its
+// image positions. Top-level variables reach every included file.
+func (w *gitlabWalker) useUnits(docs []*yaml.Node) []gitlabUnit {
+	units := []gitlabUnit{{path: w.f.Path, docs: docs, images: w.images}}
+	if w.f.Tree == nil {
+		return units
+	}
+	seen := map[string]bool{w.f.Path: true}
+	queue := append([]string(nil), w.follow...)
+	for len(queue) > 0 && len(units) < gitlabMaxUnits {
+		p := queue[0]
+		queue = queue[1:]
+		if seen[p] {
+			continue
 		}
+		seen[p] = true
+		src, ok := readTreeFile(w.f.Tree, p, maxComposeSize)
+		if !ok {
+			continue // missing: GitLab refuses the pipeline anyway
+		}
+		sdocs, err := yamlDecodeStream(src)
+		if err != nil {
+			continue // not YAML: GitLab refuses the pipeline anyway
+		}
+		sub := &gitlabWalker{ys: newYAMLSource(src), f: &File{Path: p, Src: src, Tree: w.f.Tree}, reported: map[*yaml.Node]bool{}, images: map[*yaml.Node]bool{}, topVars: map[string]gitlabVar{}}
+		for _, doc := range sdocs {
+			if root := yamlDocRoot(doc); root != nil && root.Kind == yaml.MappingNode {
+				sub.roots = append(sub.roots, root)
+			}
+		}
+		for _, root := range sub.roots {
+			sub.walkRoot(root)
+		}
+		units = append(units, gitlabUnit{path: p, docs: sdocs, images: sub.images})
+		queue = append(queue, sub.follow...)
+	}
+	return units
+}
+
+// gitlabOtherUse returns where variable name is used other than as a
+// whole image ("in build.script[0] (.gitlab-ci.yml:7)", "through $KEY
+// (test.variables.KEY) in …"), or "" when it is not. seen stops a
+// variable being searched twice (and cycles: KEY: $IMG, IMG: $KEY).
+func gitlabOtherUse(units []gitlabUnit, name string, seen map[string]bool) string {
+	if seen[name] {
+		return ""
+	}
+	seen[name] = true
+	for _, u := range units {
+		var why string
+		visit := func(n *yaml.Node, at, def string) bool {
+			found := false
+			for _, m := range gitlabVarRe.FindAllStringSubmatchIndex(n.Value, -1) {
+				if gitlabVarName(n.Value, m) == name {
+					found = true
+					break
+				}
+			}
+			switch {
+			case !found:
+			case gitlabWholeVar(n.Value) == name && u.images[n]:
+			case gitlabWholeVar(n.Value) == name && def != "":
+				if inner := gitlabOtherUse(units, def, seen); inner != "" {
+					why = "through $" + def + " (" + at + ") " + inner
+				}
+			default:
+				why = fmt.Sprintf("in %s (%s:%d)", at, u.path, n.Line)
+			}
+			return why == ""
+		}
+		for _, d := range u.docs {
+			if !gitlabScalars(d, "", false, visit) {
+				return why
+			}
+		}
+	}
+	return ""
+}
+
+// gitlabScalars calls visit on every scalar value under n (not keys, not
+// aliases: an alias's target is visited where it is written) with its
+// path and, for the value of a variable in a variables: mapping (string or
+// value: form, and not expand: false), that variable's name. It stops and
+// returns false when visit does.
+func gitlabScalars(n *yaml.Node, at string, inVars bool, visit func(n *yaml.Node, at, def string) bool) bool {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := at
+			if n.Kind == yaml.SequenceNode {
+				p += "[" + strconv.Itoa(i) + "]"
+			}
+			if !gitlabScalars(c, p, false, visit) {
+				return false
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k8sJoinPath(at, k.Value)
+			if inVars && k.Kind == yaml.ScalarNode && !yamlMergeKey(k) {
+				def := k.Value
+				val := v
+				if v.Kind == yaml.MappingNode {
+					if gitlabRawVar(v) {
+						def = ""
+					}
+					val, _ = yamlLookup(v, "value")
+				}
+				if val != nil && val.Kind == yaml.ScalarNode && !visit(val, p, def) {
+					return false
+				}
+				if v.Kind == yaml.MappingNode {
+					// description: and the rest: any use there is another use.
+					for j := 0; j+1 < len(v.Content); j += 2 {
+						if v.Content[j+1] != val && !gitlabScalars(v.Content[j+1], k8sJoinPath(p, v.Content[j].Value), false, visit) {
+							return false
+						}
+					}
+				} else if v.Kind != yaml.ScalarNode && !gitlabScalars(v, p, false, visit) {
+					return false
+				}
+				continue
+			}
+			if !gitlabScalars(v, p, k.Kind == yaml.ScalarNode && k.Value == "variables", visit) {
+				return false
+			}
+		}
+	case yaml.ScalarNode:
+		return visit(n, at, "")
 	}
 	return true
 }
