@@ -26,6 +26,7 @@ var candidateNameCases = []struct {
 	{".devcontainer/devcontainer.json", true},
 	{".github/workflows/ci.yml", true},
 	{".gitlab-ci.yml", true},
+	{"app/.env", true},
 	{"Doc\u212aerfile", true}, // KELVIN SIGN lower-cases to k in strings.ToLower
 	{"README.md", false},
 	{"main.go", false},
@@ -46,6 +47,19 @@ func TestCandidateName(t *testing.T) {
 			t.Errorf("CandidateName(%q) = false for a path Candidate accepts", path.Base(c.path))
 		}
 	}
+	// Every file of every format's txtar cases.
+	n := 0
+	for _, p := range hCases(t) {
+		for _, in := range hLoadCase(t, p).files(t) {
+			n++
+			if anyCandidate(in.path) && !CandidateName(path.Base(in.path)) {
+				t.Errorf("%s: a format reads %q but CandidateName is false", p, in.path)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no txtar case files found")
+	}
 	// The filter must reject the common names of a source tree, or it
 	// saves nothing.
 	for _, n := range []string{"main.go", "index.ts", "README.md", "notes.txt", "Makefile", "go.sum"} {
@@ -61,6 +75,11 @@ func TestCandidateName(t *testing.T) {
 func FuzzCandidateName(f *testing.F) {
 	for _, c := range candidateNameCases {
 		f.Add(c.path)
+	}
+	for _, p := range hCases(f) {
+		for _, in := range hLoadCase(f, p).files(f) {
+			f.Add(in.path)
+		}
 	}
 	f.Fuzz(func(t *testing.T, p string) {
 		if anyCandidate(p) && !CandidateName(p[lastSlash(p)+1:]) {

@@ -95,7 +95,7 @@ func Candidate(path string) bool {
 // of a walk (it does not allocate; the walk of a 100,000-file tree calls
 // it 100,000 times, where asking all formats cost about 0.5 µs a path).
 // Every format's file names end in .yaml, .yml, .json or .hcl, or name a
-// Dockerfile or Containerfile, or are Kustomization; a name with a
+// Dockerfile or Containerfile, or are Kustomization or .env; a name with a
 // non-ASCII byte goes to the formats themselves (their case folding is
 // Unicode's). FuzzCandidateName checks it against the formats.
 func CandidateName(name string) bool {
@@ -107,7 +107,7 @@ func CandidateName(name string) bool {
 	return hasSuffixASCIIFold(name, ".yaml") || hasSuffixASCIIFold(name, ".yml") ||
 		hasSuffixASCIIFold(name, ".json") || hasSuffixASCIIFold(name, ".hcl") ||
 		containsASCIIFold(name, "dockerfile") || containsASCIIFold(name, "containerfile") ||
-		name == "Kustomization"
+		name == "Kustomization" || name == ".env"
 }
 
 // anyCandidate asks every format.
