@@ -72,7 +72,7 @@ func WriteSARIF(w io.Writer, findings []finding.Finding, toolVersion string, lin
 			ShortDescription:     msg{Text: r.Short},
 			FullDescription:      msg{Text: r.Short + "."},
 			Help:                 msg{Text: r.Help, Markdown: r.Help},
-			HelpURI:              "https://github.com/digestbot/digestbot#pins-that-lie",
+			HelpURI:              "https://github.com/digestbot/digestbot#" + r.Doc,
 			DefaultConfiguration: map[string]any{"level": r.Level},
 			Properties: map[string]any{
 				"tags":              []string{"security", "supply-chain", "containers"},

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/xeipuuv/gojsonschema"
@@ -141,6 +142,43 @@ func TestSARIFURIEncoded(t *testing.T) {
 	} {
 		if got := uriPath(in); got != want {
 			t.Errorf("uriPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestDocAnchors checks that every SARIF rule's helpUri names a heading of
+// the README, as GitHub slugs it (lower case; punctuation but "-" and "_"
+// dropped; spaces become "-"), so a code-scanning alert links to the
+// section that explains its status.
+func TestDocAnchors(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slugs := map[string]bool{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			continue
+		}
+		h := strings.TrimSpace(strings.TrimLeft(line, "#"))
+		var b strings.Builder
+		for _, r := range strings.ToLower(h) {
+			switch {
+			case r == ' ':
+				b.WriteByte('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		slugs[b.String()] = true
+	}
+	for _, info := range finding.Infos() {
+		if info.Rule == "" {
+			continue
+		}
+		if info.Doc == "" || !slugs[info.Doc] {
+			t.Errorf("status %s: Doc anchor %q is not a README heading", info.Status, info.Doc)
 		}
 	}
 }
