@@ -31,16 +31,17 @@ var parts = []part{
 	{pkg: "pkg/scan", allow: []string{"pkg/config", "pkg/finding", "pkg/imgref", "rewriters", "internal/safetext"},
 		deny: append(append([]string{module + "pkg/resolve", module + "pkg/diagnose", module + "pkg/plan"}, network...), commandLine...)},
 	{pkg: "pkg/resolve", allow: []string{"pkg/config", "pkg/imgref", "internal/safetext"}, deny: commandLine},
-	{pkg: "pkg/diagnose", allow: []string{"pkg/config", "pkg/imgref", "pkg/resolve", "pkg/finding", "internal/safetext"}, deny: commandLine},
+	{pkg: "pkg/diagnose", allow: []string{"pkg/config", "pkg/imgref", "pkg/resolve", "pkg/finding", "internal/safetext", "internal/memo"}, deny: commandLine},
 	{pkg: "pkg/finding", allow: []string{"internal/safetext"}, deny: append(network, commandLine...)},
 	{pkg: "pkg/report", allow: []string{"pkg/finding", "internal/safetext"}, deny: append(network, commandLine...)},
 	// safetext (escaping, redaction) is a leaf every printer may use.
 	{pkg: "internal/safetext", allow: []string{}, deny: append(network, commandLine...)},
+	{pkg: "internal/memo", allow: []string{}, deny: append(network, commandLine...)},
 	{pkg: "pkg/imgref", allow: []string{}, deny: append(network, commandLine...)},
 	{pkg: "pkg/config", allow: []string{}, deny: append(network, commandLine...)},
 	{pkg: "pkg/plan", deny: commandLine},
 	// verify reaches the registry only through the client it is given.
-	{pkg: "pkg/verify", allow: []string{"pkg/config", "pkg/imgref", "pkg/resolve", "internal/safetext"}, deny: commandLine},
+	{pkg: "pkg/verify", allow: []string{"pkg/config", "pkg/imgref", "pkg/resolve", "internal/safetext", "internal/memo"}, deny: commandLine},
 }
 
 // deps lists the import paths pkg reaches, itself excluded.

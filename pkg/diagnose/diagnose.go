@@ -57,6 +57,7 @@ import (
 	"github.com/regclient/regclient/types/platform"
 	"github.com/regclient/regclient/types/ref"
 
+	"github.com/digestbot/digestbot/internal/memo"
 	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/finding"
 	"github.com/digestbot/digestbot/pkg/imgref"
@@ -78,12 +79,12 @@ type Diagnoser struct {
 	cfg *config.Config
 	o   options
 
-	heads     memo[headInfo]
-	tagHeads  memo[string]
-	manifests memo[*manifestInfo]
-	blobHeads memo[blobInfo]
-	configs   memo[*imageConfig]
-	tagLists  memo[[]string]
+	heads     memo.Memo[headInfo]
+	tagHeads  memo.Memo[string]
+	manifests memo.Memo[*manifestInfo]
+	blobHeads memo.Memo[blobInfo]
+	configs   memo.Memo[*imageConfig]
+	tagLists  memo.Memo[[]string]
 
 	stats counters
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/regclient/regclient"
@@ -30,34 +29,6 @@ const (
 // maxConfigSize bounds the image configs read (a config is a few KiB; a
 // larger blob is a layer, never read).
 const maxConfigSize = 4 << 20
-
-// memo runs f once per key and remembers the answer, errors included, for
-// the Diagnoser's lifetime (one run).
-type memo[T any] struct {
-	mu sync.Mutex
-	m  map[string]*memoEntry[T]
-}
-
-type memoEntry[T any] struct {
-	once sync.Once
-	v    T
-	err  error
-}
-
-func (m *memo[T]) get(key string, f func() (T, error)) (T, error) {
-	m.mu.Lock()
-	if m.m == nil {
-		m.m = map[string]*memoEntry[T]{}
-	}
-	e, ok := m.m[key]
-	if !ok {
-		e = &memoEntry[T]{}
-		m.m[key] = e
-	}
-	m.mu.Unlock()
-	e.once.Do(func() { e.v, e.err = f() })
-	return e.v, e.err
-}
 
 // headInfo is what a manifest HEAD tells.
 type headInfo struct {
@@ -132,7 +103,7 @@ func notFound(err error) bool { return resolve.NotFound(err) }
 
 // headManifest asks whether repo@dig is a manifest (HEAD, 1 request).
 func (d *Diagnoser) headManifest(ctx context.Context, repo ref.Ref, dig string) (headInfo, error) {
-	return d.heads.get(repo.CommonName()+"@"+dig, func() (headInfo, error) {
+	return d.heads.Get(repo.CommonName()+"@"+dig, func() (headInfo, error) {
 		var h headInfo
 		err := d.call(ctx, func(ctx context.Context) error {
 			d.stats.manifestHeads.Add(1)
@@ -149,7 +120,7 @@ func (d *Diagnoser) headManifest(ctx context.Context, repo ref.Ref, dig string) 
 
 // headTag asks what repo:tag points to now (HEAD, 1 request).
 func (d *Diagnoser) headTag(ctx context.Context, repo ref.Ref, tag string) (string, error) {
-	return d.tagHeads.get(repo.CommonName()+":"+tag, func() (string, error) {
+	return d.tagHeads.Get(repo.CommonName()+":"+tag, func() (string, error) {
 		var dig string
 		err := d.call(ctx, func(ctx context.Context) error {
 			d.stats.manifestHeads.Add(1)
@@ -168,12 +139,12 @@ func (d *Diagnoser) headTag(ctx context.Context, repo ref.Ref, tag string) (stri
 // primeTag records a tag's digest known from the resolver, so the search
 // never asks again.
 func (d *Diagnoser) primeTag(repo ref.Ref, tag, dig string) {
-	_, _ = d.tagHeads.get(repo.CommonName()+":"+tag, func() (string, error) { return dig, nil })
+	_, _ = d.tagHeads.Get(repo.CommonName()+":"+tag, func() (string, error) { return dig, nil })
 }
 
 // getManifest reads repo@dig (GET, 1 request).
 func (d *Diagnoser) getManifest(ctx context.Context, repo ref.Ref, dig string) (*manifestInfo, error) {
-	return d.manifests.get(repo.CommonName()+"@"+dig, func() (*manifestInfo, error) {
+	return d.manifests.Get(repo.CommonName()+"@"+dig, func() (*manifestInfo, error) {
 		var mi *manifestInfo
 		err := d.call(ctx, func(ctx context.Context) error {
 			d.stats.manifestGets.Add(1)
@@ -221,7 +192,7 @@ func isAttestation(desc descriptor.Descriptor) bool {
 
 // headBlob asks whether repo has a blob dig (HEAD, 1 request).
 func (d *Diagnoser) headBlob(ctx context.Context, repo ref.Ref, dig string) (blobInfo, error) {
-	return d.blobHeads.get(repo.CommonName()+"@"+dig, func() (blobInfo, error) {
+	return d.blobHeads.Get(repo.CommonName()+"@"+dig, func() (blobInfo, error) {
 		var bi blobInfo
 		err := d.call(ctx, func(ctx context.Context) error {
 			d.stats.blobHeads.Add(1)
@@ -246,7 +217,7 @@ func (d *Diagnoser) headBlob(ctx context.Context, repo ref.Ref, dig string) (blo
 // getConfig reads and decodes the image config blob dig (GET, 1 request).
 // A blob that is not an image config gives an error.
 func (d *Diagnoser) getConfig(ctx context.Context, repo ref.Ref, dig string, size int64) (*imageConfig, error) {
-	return d.configs.get(repo.CommonName()+"@"+dig, func() (*imageConfig, error) {
+	return d.configs.Get(repo.CommonName()+"@"+dig, func() (*imageConfig, error) {
 		if size > maxConfigSize {
 			return nil, errNotConfig
 		}
@@ -283,7 +254,7 @@ var errNotConfig = errors.New("not an image config")
 
 // tagList lists repo's tags once per run (GET, one request per page).
 func (d *Diagnoser) tagList(ctx context.Context, repo ref.Ref) ([]string, error) {
-	return d.tagLists.get(repo.CommonName(), func() ([]string, error) {
+	return d.tagLists.Get(repo.CommonName(), func() ([]string, error) {
 		var tags []string
 		err := d.call(ctx, func(ctx context.Context) error {
 			d.stats.tagLists.Add(1)

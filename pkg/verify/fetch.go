@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 
 	"github.com/digestbot/digestbot/pkg/resolve"
 	"github.com/opencontainers/go-digest"
@@ -39,34 +38,6 @@ const (
 // SignatureTag is the tag cosign stores digest's signatures under:
 // sha256:abc… → sha256-abc….sig.
 func SignatureTag(dig string) string { return strings.Replace(dig, ":", "-", 1) + ".sig" }
-
-// memo runs f once per key and remembers the answer for the Verifier's
-// lifetime (one run).
-type memo[T any] struct {
-	mu sync.Mutex
-	m  map[string]*memoEntry[T]
-}
-
-type memoEntry[T any] struct {
-	once sync.Once
-	v    T
-	err  error
-}
-
-func (m *memo[T]) get(key string, f func() (T, error)) (T, error) {
-	m.mu.Lock()
-	if m.m == nil {
-		m.m = map[string]*memoEntry[T]{}
-	}
-	e, ok := m.m[key]
-	if !ok {
-		e = &memoEntry[T]{}
-		m.m[key] = e
-	}
-	m.mu.Unlock()
-	e.once.Do(func() { e.v, e.err = f() })
-	return e.v, e.err
-}
 
 // call runs one registry request with its own deadline, retrying answers
 // that say "try again" (429, 5xx, a reset connection).

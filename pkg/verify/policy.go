@@ -242,7 +242,7 @@ type trustedRoot struct{ tm root.TrustedMaterial }
 // once per run, within the TUF deadline and the caller's; nothing is
 // cached on disk.
 func (v *Verifier) publicGoodRoot(ctx context.Context) (root.TrustedMaterial, error) {
-	tr, err := v.tufRoot.get("", func() (trustedRoot, error) {
+	tr, err := v.tufRoot.Get("", func() (trustedRoot, error) {
 		ctx, cancel := context.WithTimeout(ctx, v.o.tufTimeout)
 		defer cancel()
 		opts := tuf.DefaultOptions()

@@ -91,6 +91,7 @@ import (
 	"github.com/regclient/regclient/types/ref"
 	"github.com/regclient/regclient/types/referrer"
 
+	"github.com/digestbot/digestbot/internal/memo"
 	"github.com/digestbot/digestbot/internal/safetext"
 	"github.com/digestbot/digestbot/pkg/config"
 )
@@ -171,8 +172,8 @@ type Verifier struct {
 	rules []*rule
 	o     options
 
-	results memo[Result]
-	tufRoot memo[trustedRoot]
+	results memo.Memo[Result]
+	tufRoot memo.Memo[trustedRoot]
 	stats   counters
 }
 
@@ -297,7 +298,7 @@ func (v *Verifier) Verify(ctx context.Context, registry, repository, digest stri
 	if i < 0 {
 		return Result{Rule: -1, Err: fmt.Errorf("%w: no verify rule matches %s", ErrLookup, image)}
 	}
-	res, _ := v.results.get(image+"@"+digest, func() (Result, error) {
+	res, _ := v.results.Get(image+"@"+digest, func() (Result, error) {
 		v.stats.digests.Add(1)
 		r := v.verify(ctx, v.rules[i], registry, repository, digest)
 		r.Rule = i
