@@ -21,7 +21,8 @@ package rewriters
 //     expands), pinned there (as a Dockerfile ARG default) only when every
 //     use of the variable in this file and its local includes is a whole
 //     image, in block or flow style, or the whole value of a variable used
-//     so in turn (decidePins); otherwise it is a composed ref
+//     so in turn, and no trigger: passes it to a pipeline not read here
+//     (decidePins); otherwise it is a composed ref
 //     (Expanded, Note naming the values) pinned only where a literal
 //     @sha256:… follows the variables. Any variable the file does not give
 //     (GitLab's predefined $CI_…, project, group or pipeline variables)
@@ -116,8 +117,9 @@ type gitlabWalker struct {
 	// used there as a whole value is a safe place for a pinned value);
 	// pending are the refs at a variable's value whose pin waits for the
 	// whole file to be read (decidePins).
-	images  map[*yaml.Node]bool
-	pending []gitlabPending
+	images   map[*yaml.Node]bool
+	pending  []gitlabPending
+	triggers []gitlabTrigger
 
 	// Variables in scope: the job's own (jobVars, with the names its
 	// parallel: matrix sets in matrixVars) over the file's top-level ones.
@@ -131,6 +133,94 @@ type gitlabVar struct {
 	node *yaml.Node
 	ctx  string // "variables.IMAGE", "build.variables.IMAGE"
 	raw  bool   // expand: false: GitLab does not expand its value
+}
+
+// gitlabTrigger is a trigger job whose downstream pipeline is not read
+// here (trigger: project, or an include that is not local): the variables
+// it forwards (its own, and the top-level ones it inherits, as
+// trigger:forward:yaml_variables does by default) are used there unseen.
+type gitlabTrigger struct {
+	job     string
+	line    int
+	own     map[string]bool
+	globals bool            // inherits the top-level variables
+	only    map[string]bool // inherit: variables: [names]; nil: all
+}
+
+// noteTrigger records a trigger job whose downstream pipeline is unseen.
+func (w *gitlabWalker) noteTrigger(job, tr *yaml.Node, name string) {
+	if tr == nil {
+		return
+	}
+	unseen := tr.Kind == yaml.ScalarNode // trigger: group/project
+	if tr.Kind == yaml.MappingNode {
+		if _, ok := yamlLookup(tr, "project"); ok {
+			unseen = true
+		}
+		if inc, ok := yamlLookup(tr, "include"); ok && !gitlabLocalOnly(inc) {
+			unseen = true
+		}
+		if fw, ok := yamlLookup(tr, "forward"); ok && fw != nil {
+			if yv, ok := yamlLookup(yamlResolve(fw), "yaml_variables"); ok {
+				if yv = yamlResolve(yv); yv != nil && yv.Tag == "!!bool" && strings.EqualFold(yv.Value, "false") {
+					return // forwards no variables
+				}
+			}
+		}
+	}
+	if !unseen {
+		return
+	}
+	t := gitlabTrigger{job: name, line: tr.Line, own: map[string]bool{}, globals: true}
+	for k := range w.jobVars {
+		t.own[k] = true
+	}
+	if inh, ok := yamlLookup(job, "inherit"); ok {
+		if iv, ok := yamlLookup(yamlResolve(inh), "variables"); ok {
+			switch iv = yamlResolve(iv); {
+			case iv == nil:
+			case iv.Kind == yaml.ScalarNode && iv.Tag == "!!bool":
+				t.globals = !strings.EqualFold(iv.Value, "false")
+			case iv.Kind == yaml.SequenceNode:
+				t.only = map[string]bool{}
+				for _, e := range iv.Content {
+					if e = yamlResolve(e); e != nil && e.Kind == yaml.ScalarNode {
+						t.only[e.Value] = true
+					}
+				}
+			}
+		}
+	}
+	w.triggers = append(w.triggers, t)
+}
+
+// gitlabLocalOnly reports whether a trigger's include names only local
+// files (read here through Follow).
+func gitlabLocalOnly(v *yaml.Node) bool {
+	v = yamlResolve(v)
+	switch {
+	case v == nil:
+		return true
+	case v.Kind == yaml.ScalarNode:
+		return !strings.Contains(v.Value, "://") && !strings.Contains(v.Value, "$")
+	case v.Kind == yaml.SequenceNode:
+		for _, e := range v.Content {
+			if !gitlabLocalOnly(e) {
+				return false
+			}
+		}
+		return true
+	case v.Kind == yaml.MappingNode:
+		l, ok := yamlLookup(v, "local")
+		return ok && len(v.Content) == 2 && gitlabLocalOnly(l)
+	}
+	return false
+}
+
+// forwards reports whether the trigger passes variable name (global: a
+// top-level variable of the pipeline) downstream.
+func (t gitlabTrigger) forwards(name string, global bool) bool {
+	return t.own[name] || (global && t.globals && (t.only == nil || t.only[name]))
 }
 
 // gitlabPending is a ref at variable name's value, pinned there only when
@@ -192,6 +282,9 @@ func (w *gitlabWalker) job(v *yaml.Node, name string) {
 	}
 	if svc, ok := yamlLookup(m, "services"); ok {
 		w.services(svc, name+".services")
+	}
+	if tr, ok := yamlLookup(m, "trigger"); ok {
+		w.noteTrigger(m, yamlResolve(tr), name)
 	}
 	if tr, ok := yamlLookup(m, "trigger"); ok && tr != nil && tr.Kind == yaml.MappingNode {
 		if inc, ok := yamlLookup(tr, "include"); ok {
@@ -497,8 +590,9 @@ func (w *gitlabWalker) variableRef(r *Ref, n *yaml.Node, ctx string) bool {
 // services item, a name: key, in block or flow style) or the whole value
 // of another variable whose uses are whole images in turn (KEY: $IMAGE,
 // image: $KEY; GitLab expands variables inside variables). Anywhere else
-// (a script, a composed image, rules:if, expand: false) the digest would
-// land too, so the ref is left unpinned with the first such use named.
+// (a script, a composed image, rules:if, expand: false, a downstream
+// pipeline a trigger: job passes it to that is not read here) the digest
+// would land too, so the ref is left unpinned with the first such use named.
 // Files that include this one are not known here.
 func (w *gitlabWalker) decidePins(docs []*yaml.Node) {
 	if len(w.pending) == 0 {
@@ -508,7 +602,7 @@ func (w *gitlabWalker) decidePins(docs []*yaml.Node) {
 	for _, p := range w.pending {
 		r := &w.refs[p.ref]
 		if why := gitlabOtherUse(units, p.name, map[string]bool{}); why != "" {
-			r.pin = cannotPin(fmt.Sprintf("$%s is also used %s, not as a whole image; pinning its value would change that use too: give the image a variable of its own", p.name, why))
+			r.pin = cannotPin(fmt.Sprintf("$%s is %s; pinning its value would change that use too: give the image a variable of its own", p.name, why))
 			continue
 		}
 		r.pin = spanPin(p.span, string(w.ys.src[p.span.Start:p.span.End]))
@@ -518,9 +612,11 @@ func (w *gitlabWalker) decidePins(docs []*yaml.Node) {
 // gitlabUnit is one file searched for a variable's uses: its documents
 // and the scalars its walk read in image positions.
 type gitlabUnit struct {
-	path   string
-	docs   []*yaml.Node
-	images map[*yaml.Node]bool
+	path     string
+	docs     []*yaml.Node
+	images   map[*yaml.Node]bool
+	triggers []gitlabTrigger
+	globals  map[string]gitlabVar // its top-level variables
 }
 
 // gitlabMaxUnits caps how many included files are read for variable uses.
@@ -530,7 +626,7 @@ const gitlabMaxUnits = 64
 // include, up to gitlabMaxUnits), each walked as GitLab CI to learn its
 // image positions. Top-level variables reach every included file.
 func (w *gitlabWalker) useUnits(docs []*yaml.Node) []gitlabUnit {
-	units := []gitlabUnit{{path: w.f.Path, docs: docs, images: w.images}}
+	units := []gitlabUnit{{path: w.f.Path, docs: docs, images: w.images, triggers: w.triggers, globals: w.topVars}}
 	if w.f.Tree == nil {
 		return units
 	}
@@ -558,26 +654,46 @@ func (w *gitlabWalker) useUnits(docs []*yaml.Node) []gitlabUnit {
 			}
 		}
 		for _, root := range sub.roots {
+			if v, ok := yamlLookup(root, "variables"); ok {
+				gitlabVars(v, "variables", sub.topVars)
+			}
+		}
+		for _, root := range sub.roots {
 			sub.walkRoot(root)
 		}
-		units = append(units, gitlabUnit{path: p, docs: sdocs, images: sub.images})
+		units = append(units, gitlabUnit{path: p, docs: sdocs, images: sub.images, triggers: sub.triggers, globals: sub.topVars})
 		queue = append(queue, sub.follow...)
 	}
 	return units
 }
 
 // gitlabOtherUse returns where variable name is used other than as a
-// whole image ("in build.script[0] (.gitlab-ci.yml:7)", "through $KEY
-// (test.variables.KEY) in …"), or "" when it is not. seen stops a
-// variable being searched twice (and cycles: KEY: $IMG, IMG: $KEY).
+// whole image ("also used in build.script[0] (.gitlab-ci.yml:7), not as
+// a whole image", "copied into $KEY (test.variables.KEY), which is …",
+// "also passed to the pipeline that deploy triggers …"), or "" when it is
+// not. seen stops a variable being searched twice (and cycles: KEY: $IMG,
+// IMG: $KEY).
 func gitlabOtherUse(units []gitlabUnit, name string, seen map[string]bool) string {
 	if seen[name] {
 		return ""
 	}
 	seen[name] = true
+	global := false
+	for _, u := range units {
+		if _, ok := u.globals[name]; ok {
+			global = true
+		}
+	}
+	for _, u := range units {
+		for _, t := range u.triggers {
+			if t.forwards(name, global) {
+				return fmt.Sprintf("also passed to the downstream pipeline that %s triggers (%s:%d), where digestbot cannot see how it is used", t.job, u.path, t.line)
+			}
+		}
+	}
 	for _, u := range units {
 		var why string
-		visit := func(n *yaml.Node, at, def string) bool {
+		visit := func(n *yaml.Node, at, def string, raw bool) bool {
 			found := false
 			for _, m := range gitlabVarRe.FindAllStringSubmatchIndex(n.Value, -1) {
 				if gitlabVarName(n.Value, m) == name {
@@ -588,12 +704,14 @@ func gitlabOtherUse(units []gitlabUnit, name string, seen map[string]bool) strin
 			switch {
 			case !found:
 			case gitlabWholeVar(n.Value) == name && u.images[n]:
+			case raw:
+				why = fmt.Sprintf("copied unexpanded (expand: false) into %s (%s:%d)", at, u.path, n.Line)
 			case gitlabWholeVar(n.Value) == name && def != "":
 				if inner := gitlabOtherUse(units, def, seen); inner != "" {
-					why = "through $" + def + " (" + at + ") " + inner
+					why = "copied into $" + def + " (" + at + "), which is " + inner
 				}
 			default:
-				why = fmt.Sprintf("in %s (%s:%d)", at, u.path, n.Line)
+				why = fmt.Sprintf("also used in %s (%s:%d), not as a whole image", at, u.path, n.Line)
 			}
 			return why == ""
 		}
@@ -609,9 +727,9 @@ func gitlabOtherUse(units []gitlabUnit, name string, seen map[string]bool) strin
 // gitlabScalars calls visit on every scalar value under n (not keys, not
 // aliases: an alias's target is visited where it is written) with its
 // path and, for the value of a variable in a variables: mapping (string or
-// value: form, and not expand: false), that variable's name. It stops and
-// returns false when visit does.
-func gitlabScalars(n *yaml.Node, at string, inVars bool, visit func(n *yaml.Node, at, def string) bool) bool {
+// value: form), that variable's name, or raw when it says expand: false.
+// It stops and returns false when visit does.
+func gitlabScalars(n *yaml.Node, at string, inVars bool, visit func(n *yaml.Node, at, def string, raw bool) bool) bool {
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
 		for i, c := range n.Content {
@@ -628,15 +746,15 @@ func gitlabScalars(n *yaml.Node, at string, inVars bool, visit func(n *yaml.Node
 			k, v := n.Content[i], n.Content[i+1]
 			p := k8sJoinPath(at, k.Value)
 			if inVars && k.Kind == yaml.ScalarNode && !yamlMergeKey(k) {
-				def := k.Value
+				def, raw := k.Value, false
 				val := v
 				if v.Kind == yaml.MappingNode {
-					if gitlabRawVar(v) {
+					if raw = gitlabRawVar(v); raw {
 						def = ""
 					}
 					val, _ = yamlLookup(v, "value")
 				}
-				if val != nil && val.Kind == yaml.ScalarNode && !visit(val, p, def) {
+				if val != nil && val.Kind == yaml.ScalarNode && !visit(val, p, def, raw) {
 					return false
 				}
 				if v.Kind == yaml.MappingNode {
@@ -656,7 +774,7 @@ func gitlabScalars(n *yaml.Node, at string, inVars bool, visit func(n *yaml.Node
 			}
 		}
 	case yaml.ScalarNode:
-		return visit(n, at, "")
+		return visit(n, at, "", false)
 	}
 	return true
 }
