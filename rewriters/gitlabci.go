@@ -211,8 +211,9 @@ func gitlabLocalOnly(v *yaml.Node) bool {
 		}
 		return true
 	case v.Kind == yaml.MappingNode:
+		// local: with inputs: or rules: is still the local file.
 		l, ok := yamlLookup(v, "local")
-		return ok && len(v.Content) == 2 && gitlabLocalOnly(l)
+		return ok && gitlabLocalOnly(l)
 	}
 	return false
 }
