@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,4 +93,73 @@ func TestConfigDiscovery(t *testing.T) {
 			t.Errorf("with --config (no ignore:), busybox is pinned; got\n%s", out)
 		}
 	})
+}
+
+// A single file named as PATH outside any repository (and with no config
+// above it) is read as the format its folders make it, as in a scan of the
+// whole tree, though the root is the file's own folder: a workflow in
+// .github/workflows/, a devcontainer.json in .devcontainer/. It is named
+// relative to that folder and fixed in place, nothing else touched. In a
+// repository the root stays the repository's.
+func TestSingleFileOutsideRepository(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		".github/workflows/ci.yml":        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    container: node:20\n",
+		".devcontainer/devcontainer.json": "{\"image\": \"node:20\"}\n",
+		"Dockerfile":                      "FROM node:20\n",
+	}
+	for _, repo := range []bool{false, true} {
+		for rel, src := range files {
+			t.Run(fmt.Sprintf("repo=%v/%s", repo, rel), func(t *testing.T) {
+				t.Parallel()
+				// A registry each: every world pushes node:20 anew.
+				w := newWorld(t, testregistry.New(t))
+				w.push("index library/node:20")
+				// The config lives outside the tree (--config), so none is
+				// found above the file and the root is its folder.
+				cfg := filepath.Join(filepath.Dir(w.root), "cfg.yaml")
+				if err := os.WriteFile(cfg, []byte(w.expand(defaultConfig)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				for dir := filepath.Dir(w.root); dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+					if _, err := os.Lstat(filepath.Join(dir, ".git")); err == nil {
+						t.Skip("the temp folder is inside a repository")
+					}
+				}
+				if repo {
+					w.write(map[string]string{".git/HEAD": "ref: refs/heads/main\n"})
+				}
+				w.write(files)
+				path := "$ROOT/" + rel
+				name := rel
+				if !repo {
+					name = filepath.Base(rel)
+				}
+
+				js, _ := w.mustRun(0, "scan", "--format", "json", path)
+				if !strings.Contains(js, `"file": "`+name+`"`) || strings.Count(js, `"ref": "node:20"`) != 1 {
+					t.Errorf("scan --format json %s: want one ref in %q\n%s", rel, name, js)
+				}
+				diff, _ := w.mustRun(0, "fix", "--dry-run", "--config", cfg, path)
+				if !strings.Contains(diff, "--- a/"+name+"\n") {
+					t.Errorf("fix --dry-run %s: want a diff of %s\n%s", rel, name, diff)
+				}
+				before := readTree(t, w.root)
+				w.mustRun(0, "fix", "--config", cfg, path)
+				after := readTree(t, w.root)
+				want := strings.Replace(src, "node:20", w.expand("node:20@<node:20>"), 1)
+				if after[rel] != want {
+					t.Errorf("after fix %s:\n%s\nwant:\n%s", rel, after[rel], want)
+				}
+				for p, data := range before {
+					if p != rel && after[p] != data {
+						t.Errorf("fix %s changed %s", rel, p)
+					}
+				}
+				if len(after) != len(before) {
+					t.Errorf("fix %s: %d files after, %d before", rel, len(after), len(before))
+				}
+			})
+		}
+	}
 }

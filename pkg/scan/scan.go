@@ -54,7 +54,8 @@ type Options struct {
 	// excludes apply from and that writes stay inside: the repository
 	// root (config.Discover) when PATH is a file or folder inside it.
 	// It must contain the scanned path. Default: the path itself (its
-	// folder for a file).
+	// folder for a file). It does not decide formats: those are decided
+	// from each file's path seen from its repository root (classifyPrefix).
 	Root string
 }
 
@@ -126,11 +127,16 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 	if !info.IsDir() {
 		base = strings.TrimSuffix(base, filepath.Base(path)+"/")
 	}
-	s := &scanner{root: res.Root, cfg: cfg, fopts: FormatOptions(cfg)}
+	s := &scanner{root: res.Root, cfg: cfg, fopts: FormatOptions(cfg), context: classifyPrefix(res.Root)}
 	if t, err := newTree(res.Root, cfg); err == nil {
 		defer t.Close()
 		s.tree = t
+		if s.context != "" {
+			s.claimTree = mount{fsys: t, at: strings.TrimSuffix(s.context, "/")}
+		}
 	}
+	// cbase is base as the formats see it when they classify a file.
+	cbase := s.context + base
 
 	// The walk is parallel (fastwalk: one goroutine per core reading
 	// folders), and each walking goroutine reads and parses the candidates
@@ -171,7 +177,7 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 			if cerr := ctx.Err(); cerr != nil {
 				return cerr
 			}
-			if err == nil && !d.IsDir() && (!d.Type().IsRegular() || !rewriters.CandidateName(d.Name()) || !rewriters.Candidate(base+filepath.ToSlash(walkRel(path, p)))) {
+			if err == nil && !d.IsDir() && (!d.Type().IsRegular() || !rewriters.CandidateName(d.Name()) || !rewriters.Candidate(cbase+filepath.ToSlash(walkRel(path, p)))) {
 				// The common case, decided without filepath.Rel.
 				// Symlinks and devices are never followed: a link's target,
 				// if it is inside the root, is scanned in its own place.
@@ -299,6 +305,51 @@ type scanner struct {
 	cfg   *config.Config
 	fopts rewriters.Options
 	tree  fs.FS // nil when the root cannot be opened as a tree
+	// context is the root's place under its repository root (or, outside
+	// any repository, under the file system's root), '/'-separated with a
+	// trailing slash; "" when the root is a repository root. Formats
+	// classify files by context+rel (classifyPrefix) and read the tree
+	// through claimTree, the same tree seen from there.
+	context   string
+	claimTree fs.FS
+}
+
+// classifyPrefix is root's place under the nearest folder at or above it
+// that holds .git (outside any repository, under the file system's root),
+// '/'-separated with a trailing slash, "" when root holds .git itself.
+//
+// Several formats are claimed by the folders a file sits in
+// (.github/workflows/, .devcontainer/, .circleci/, .woodpecker/,
+// .azure-pipelines/). A root that cuts through those folders (PATH
+// .github/workflows/ci.yml outside a repository: the root is the file's
+// own folder, so the file is just "ci.yml") would hide them, and the file
+// would be classified differently from a scan of its repository. Formats
+// therefore see each file by its path from the repository root (or by
+// its full path outside one), while paths, excludes and writes stay
+// relative to the scanned root.
+func classifyPrefix(root string) string {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return ""
+	}
+	top := abs
+	for {
+		// .git is a folder in a clone and a file in a worktree or
+		// submodule (as config.Discover sees it).
+		if _, err := os.Lstat(filepath.Join(top, ".git")); err == nil {
+			break
+		}
+		parent := filepath.Dir(top)
+		if parent == top {
+			break
+		}
+		top = parent
+	}
+	rel, err := filepath.Rel(top, abs)
+	if err != nil || rel == "." {
+		return ""
+	}
+	return filepath.ToSlash(rel) + "/"
 }
 
 // scanned is what scanning one file gives.
@@ -414,7 +465,15 @@ func (s *scanner) file(rel, abs string, ft rewriters.Format, explicit bool) scan
 	}
 	rf := &rewriters.File{Path: rel, Src: src, Tree: s.tree, Options: s.fopts}
 	if ft == nil {
-		ft = rewriters.Claim(rf)
+		// Classified as seen from the repository root (classifyPrefix);
+		// found as seen from the scanned root, which the paths a format
+		// computes (GitLab's includes, a values file's Chart.yaml) are
+		// relative to.
+		cf := rf
+		if s.context != "" {
+			cf = &rewriters.File{Path: s.context + rel, Src: src, Tree: s.claimTree, Options: s.fopts}
+		}
+		ft = rewriters.Claim(cf)
 		if ft == nil {
 			return out
 		}

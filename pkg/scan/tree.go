@@ -146,3 +146,58 @@ func (c *capped) ReadDir(n int) ([]fs.DirEntry, error) {
 	}
 	return out, err
 }
+
+// mount shows a tree as the folder at (a '/'-separated path) of an
+// otherwise empty tree: the scanned root seen from its repository root,
+// which formats classify files from (scanner.context). Names outside at do
+// not exist, so nothing outside the scanned root is read.
+type mount struct {
+	fsys fs.FS
+	at   string
+}
+
+var (
+	_ fs.ReadFileFS = mount{}
+	_ fs.StatFS     = mount{}
+)
+
+// name maps a name of the mount to the tree's.
+func (m mount) name(op, name string) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	if name == m.at {
+		return ".", nil
+	}
+	if rest, ok := strings.CutPrefix(name, m.at+"/"); ok {
+		return rest, nil
+	}
+	return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+}
+
+// Open implements fs.FS.
+func (m mount) Open(name string) (fs.File, error) {
+	n, err := m.name("open", name)
+	if err != nil {
+		return nil, err
+	}
+	return m.fsys.Open(n)
+}
+
+// Stat implements fs.StatFS.
+func (m mount) Stat(name string) (fs.FileInfo, error) {
+	n, err := m.name("stat", name)
+	if err != nil {
+		return nil, err
+	}
+	return fs.Stat(m.fsys, n)
+}
+
+// ReadFile implements fs.ReadFileFS.
+func (m mount) ReadFile(name string) ([]byte, error) {
+	n, err := m.name("read", name)
+	if err != nil {
+		return nil, err
+	}
+	return fs.ReadFile(m.fsys, n)
+}
