@@ -42,7 +42,6 @@ package rewriters
 //     shared with other images: fix does not write it.
 
 import (
-	"bytes"
 	"fmt"
 	"io/fs"
 	"path"
@@ -599,34 +598,8 @@ func (w *helmWalker) digestKeyPin(k, v *yaml.Node, form helmDigestForm) func(str
 }
 
 // afterColon returns the offset right after the ':' that ends mapping key
-// k, or -1 when the bytes are not the plain or quoted key followed by ':'.
-func (w *helmWalker) afterColon(k *yaml.Node) int {
-	src := w.ys.src
-	off, ok := w.ys.offset(k.Line, k.Column)
-	if !ok || k.Kind != yaml.ScalarNode {
-		return -1
-	}
-	i := yamlSkipProperties(src, off)
-	switch {
-	case k.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
-		l := w.ys.locate(k)
-		if l.skip != "" {
-			return -1
-		}
-		i = l.span.End + 1
-	case bytes.HasPrefix(src[i:], []byte(k.Value)):
-		i += len(k.Value)
-	default:
-		return -1
-	}
-	for i < len(src) && (src[i] == ' ' || src[i] == '\t') {
-		i++
-	}
-	if i < len(src) && src[i] == ':' {
-		return i + 1
-	}
-	return -1
-}
+// k, or -1 (see yamlSource.afterColon).
+func (w *helmWalker) afterColon(k *yaml.Node) int { return w.ys.afterColon(k) }
 
 var helmNumberRe = regexp.MustCompile(`^[0-9]+(?:[eE][0-9]+)?$`)
 

@@ -5,11 +5,19 @@ package rewriters
 // An entry with a newTag or a digest is a ref split over keys: the image is
 // newName, or name when there is no newName; the tag is newTag. Its Text is
 // the parts composed as image:tag[@digest], located at the newTag value
-// (the digest value when there is no newTag). fix refreshes an existing
-// digest: value in place and keeps newTag; otherwise it appends @sha256:…
-// to the newTag value (kustomize passes it through to the image field), in
-// the value's own quotes. An entry with neither (only name, newName or a
-// tagSuffix) changes no tag and is not a ref.
+// (the digest value when there is no newTag). An existing digest key is
+// the digest's home, even when it is empty (digest: "") or null (digest:):
+// fix writes the digest there in place, in the value's quotes, and keeps
+// newTag. Without a digest key it appends @sha256:… to the newTag value
+// (kustomize passes it through to the image field), in the value's own
+// quotes. An entry with neither a newTag nor a non-empty digest (only
+// name, newName or a tagSuffix) changes no tag and is not a ref.
+//
+// YAML aliases: an entry aliased again in the same list (- *e) is the same
+// entry, reported once. An entry whose newTag is an alias (*v) is reported
+// at the alias, one whose newTag comes from a merge (<<: *base) at the
+// merge key; fix writes no digest into a value read in more than one place
+// (an alias, a merge, a shared anchor or list) and says why.
 //
 // Why this matters beyond coverage: an overlay's newTag makes kustomize drop
 // the digest a base manifest pins, so the build comes out unpinned. Each
@@ -49,14 +57,9 @@ func (kustomize) Find(f *File) ([]Ref, error) {
 		return nil, err
 	}
 	ys := newYAMLSource(f.Src)
-	type entry struct {
-		text string
-		pin  func(string) ([]Edit, error)
-	}
+	aliases := kustomizeAliasCounts(docs)
 	var refs []Ref
-	byStart := map[int]entry{}
 	seen := map[*yaml.Node]bool{}
-	aliased := yamlAliasTargets(docs)
 	for _, doc := range docs {
 		root := yamlDocRoot(doc)
 		if root == nil || root.Kind != yaml.MappingNode {
@@ -66,80 +69,195 @@ func (kustomize) Find(f *File) ([]Ref, error) {
 		if !ok || images == nil || images.Kind != yaml.SequenceNode {
 			continue
 		}
-		for i, item := range images.Content {
-			item = yamlResolve(item)
+		// A list written or read in more than one place: a digest written
+		// into an entry would change the other places too.
+		listShared := ""
+		switch _, raw, own := helmOwn(root, "images"); {
+		case !own:
+			listShared = "the images list comes from a YAML merge (<<: *anchor)"
+		case raw.Kind == yaml.AliasNode:
+			listShared = "the images list is an alias (*name) of a list written elsewhere in the file"
+		case aliases[images] > 0:
+			listShared = "the images list is a YAML anchor that other keys read through an alias (*name)"
+		}
+		// An entry reached again through an alias item of this same list
+		// is the same entry: one ref, and its pin is right for both.
+		inList := map[*yaml.Node]int{}
+		for _, raw := range images.Content {
+			if raw.Kind == yaml.AliasNode {
+				if t := yamlResolve(raw); t != nil {
+					inList[t]++
+				}
+			}
+		}
+		for i, raw := range images.Content {
+			item := yamlResolve(raw)
 			if item == nil || item.Kind != yaml.MappingNode || seen[item] {
 				continue
 			}
 			seen[item] = true
-			name := kustomizeScalar(item, "name")
-			newName := kustomizeScalar(item, "newName")
-			tag := kustomizeScalar(item, "newTag")
-			dig := kustomizeScalar(item, "digest")
-			if tag == nil && dig == nil {
-				continue
+			shared := listShared
+			if shared == "" && (raw.Kind == yaml.AliasNode || aliases[item] > inList[item]) {
+				// First reached through an alias: it is written
+				// somewhere else, which reads it too. Or other
+				// entries merge it (<<: *name) or other keys read it.
+				shared = "the entry is a YAML anchor that other entries merge (<<: *name) or other keys read through an alias"
 			}
-			ctx := "images[" + strconv.Itoa(i) + "]"
-			at := tag
-			ctx += ".newTag"
-			if at == nil {
-				at = dig
-				ctx = strings.TrimSuffix(ctx, ".newTag") + ".digest"
+			if r, ok := kustomizeEntry(ys, item, "images["+strconv.Itoa(i)+"]", shared, aliases); ok {
+				refs = append(refs, r)
 			}
-			r := yamlScalarRef(ys, at, ctx)
-			image := ""
-			switch {
-			case newName != nil:
-				image = newName.Value
-			case name != nil:
-				image = name.Value
-			}
-			if name != nil {
-				r.Overrides = name.Value
-			}
-			text := image
-			if tag != nil {
-				text += ":" + tag.Value
-			}
-			if dig != nil {
-				text += "@" + dig.Value
-			}
-			switch {
-			case r.Skip != "":
-			case image == "":
-				r.Skip = "images entry has neither name nor newName"
-			default:
-				for _, n := range []*yaml.Node{name, newName, tag, dig} {
-					if n != nil && strings.Contains(n.Value, "{{") {
-						r.Skip = skipYAMLTemplateVal
-					}
-				}
-			}
-			if r.Skip == "" {
-				e := entry{text: text}
-				e.pin = kustomizePin(ys, text, tag, dig)
-				if aliased[tag] || aliased[dig] {
-					// Another entry reads the same newTag or digest bytes
-					// through an alias: a digest for this image written
-					// there would pin that one (another image) too.
-					e.pin = cannotPin(fmt.Sprintf("the newTag or digest of %s is a YAML anchor other entries read through an alias (*name); write the value in each entry so each gets its own digest", text))
-				}
-				if _, dup := byStart[r.Span.Start]; !dup {
-					// The first entry located there keeps it (the one
-					// that writes the anchor), not an alias of it.
-					byStart[r.Span.Start] = e
-				}
-			}
-			refs = append(refs, r)
 		}
 	}
-	refs = yamlFinishRefs(f.Src, refs)
-	for i := range refs {
-		if e, ok := byStart[refs[i].Span.Start]; ok && refs[i].Skip == "" {
-			refs[i].Text, refs[i].Expanded, refs[i].pin = e.text, e.text, e.pin
+	return yamlFinishRefs(f.Src, refs), nil
+}
+
+// kustomizeEntry returns the ref of one images[] entry, if it sets a tag or
+// a digest. shared says why the entry's bytes cannot take a digest, if so.
+func kustomizeEntry(ys *yamlSource, item *yaml.Node, ctx, shared string, aliases map[*yaml.Node]int) (Ref, bool) {
+	name := kustomizeScalar(item, "name")
+	newName := kustomizeScalar(item, "newName")
+	tag := kustomizeScalar(item, "newTag")
+	dig := kustomizeScalar(item, "digest")
+	// An existing digest key, even empty (digest: "") or null (digest:),
+	// is where the digest lives.
+	digV, digHome := yamlLookup(item, "digest")
+	if tag == nil && dig == nil {
+		return Ref{}, false
+	}
+	key := "newTag"
+	if tag == nil {
+		key = "digest"
+	}
+	ctx += "." + key
+	r, away := kustomizeLocate(ys, item, key, ctx)
+	image := ""
+	switch {
+	case newName != nil:
+		image = newName.Value
+	case name != nil:
+		image = name.Value
+	}
+	if name != nil {
+		r.Overrides = name.Value
+	}
+	text := image
+	if tag != nil {
+		text += ":" + tag.Value
+	}
+	if dig != nil {
+		text += "@" + dig.Value
+	}
+	switch {
+	case r.Skip != "":
+	case image == "":
+		r.Skip = "images entry has neither name nor newName"
+	case digV != nil && digV.Kind != yaml.ScalarNode:
+		r.Skip = "digest is not a string"
+	case tag != nil && dig != nil && strings.Contains(tag.Value, "@"):
+		r.Skip = "both newTag and digest hold a digest; keep one"
+	default:
+		for _, n := range []*yaml.Node{name, newName, tag, dig} {
+			if n != nil && strings.Contains(n.Value, "{{") {
+				r.Skip = skipYAMLTemplateVal
+			}
 		}
 	}
-	return refs, nil
+	if away || r.Skip == "" {
+		// Located away from the value's own bytes (at an alias or a
+		// merge key), or resolvable: the composed text.
+		r.Text, r.Expanded = text, text
+	}
+	if r.Skip != "" {
+		return r, true
+	}
+	target := "newTag"
+	if digHome {
+		target = "digest"
+	}
+	ownK, own, isOwn := helmOwn(item, target)
+	switch {
+	case tag == nil:
+		// Digest-only: no tag says which digest is the current one.
+		r.pin = cannotPin(text + " has a digest and no newTag to refresh")
+	case shared != "":
+		r.pin = cannotPin(fmt.Sprintf("%s: a digest for %s written there would change the other places too; write each entry out in full in images", shared, text))
+	case !isOwn:
+		r.pin = cannotPin(fmt.Sprintf("the %s of %s comes from a YAML merge (<<: *anchor) shared with other entries; write %s in this entry", target, text, target))
+	case own.Kind == yaml.AliasNode:
+		r.pin = cannotPin(fmt.Sprintf("the %s of %s is an alias (*name) of a value written elsewhere; write the value in this entry so it gets its own digest", target, text))
+	case aliases[own] > 0:
+		r.pin = cannotPin(fmt.Sprintf("the %s of %s is a YAML anchor other entries read through an alias (*name); write the value in each entry so each gets its own digest", target, text))
+	case digHome && tag != nil && strings.Contains(tag.Value, "@"):
+		r.pin = cannotPin(fmt.Sprintf("the newTag of %s holds a digest and the entry also has a digest key; keep one (remove the @… from newTag and fix fills digest)", text))
+	case digHome:
+		r.pin = kustomizeDigestPin(ys, ownK, own, text)
+	default:
+		r.pin = kustomizeTagPin(ys, tag, text)
+	}
+	return r, true
+}
+
+// kustomizeLocate returns a ref at the value of item's key: its own bytes,
+// or, when the value is an alias or comes from a merge, the alias or the
+// merge key. away reports the latter: those bytes are not the value, so
+// the caller gives the ref its composed text.
+func kustomizeLocate(ys *yamlSource, item *yaml.Node, key, ctx string) (r Ref, away bool) {
+	_, v, own := helmOwn(item, key)
+	switch {
+	case own && v.Kind == yaml.ScalarNode:
+		return yamlScalarRef(ys, v, ctx), false
+	case own && v.Kind == yaml.AliasNode:
+		return Ref{Span: kustomizeAliasSpan(ys, v), Context: ctx}, true
+	}
+	for i := 0; i+1 < len(item.Content); i += 2 {
+		if k := item.Content[i]; yamlMergeKey(k) {
+			return Ref{Span: ys.locate(k).span, Context: ctx}, true
+		}
+	}
+	return Ref{Span: ys.locate(item).span, Context: ctx}, true
+}
+
+// kustomizeAliasSpan is the bytes of alias node a (*name).
+func kustomizeAliasSpan(ys *yamlSource, a *yaml.Node) Span {
+	src := ys.src
+	off, ok := ys.offset(a.Line, a.Column)
+	if !ok {
+		return Span{0, 0}
+	}
+	if off >= len(src) || src[off] != '*' {
+		return Span{off, off}
+	}
+	e := off + 1
+	for e < len(src) && yamlAnchorChar(src[e]) {
+		e++
+	}
+	return Span{off, e}
+}
+
+// kustomizeAliasCounts counts the aliases (*name) that name each node.
+// Aliases are not followed, so an alias bomb costs one visit per written
+// node.
+func kustomizeAliasCounts(docs []*yaml.Node) map[*yaml.Node]int {
+	out := map[*yaml.Node]int{}
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		if n == nil || depth > maxYAMLDepth {
+			return
+		}
+		if n.Kind == yaml.AliasNode {
+			if n.Alias != nil {
+				out[n.Alias]++
+			}
+			return
+		}
+		for _, c := range n.Content {
+			walk(c, depth+1)
+		}
+	}
+	for _, d := range docs {
+		walk(d, 0)
+	}
+	return out
 }
 
 // kustomizeScalar returns m's key when it holds a non-empty scalar.
@@ -151,28 +269,60 @@ func kustomizeScalar(m *yaml.Node, key string) *yaml.Node {
 	return n
 }
 
-// kustomizePin writes the digest of a split ref: into the digest: value
-// when the entry has one, else after the newTag value (replacing a digest
-// appended there before).
-func kustomizePin(ys *yamlSource, text string, tag, dig *yaml.Node) func(string) ([]Edit, error) {
+// kustomizeDigestPin writes the digest into the entry's own digest key v
+// (k is its key): in place of the value (sha256:…, an empty quoted
+// string, null, ~) inside the value's quotes, or after the colon of a
+// digest: with no value.
+func kustomizeDigestPin(ys *yamlSource, k, v *yaml.Node, text string) func(string) ([]Edit, error) {
+	if v.Style&yaml.TaggedStyle != 0 && v.Tag != "!!str" {
+		return cannotPin(fmt.Sprintf("the digest of %s has the YAML tag %s; remove it (digest: \"\") and fix fills it", text, v.Tag))
+	}
+	if v.Tag == "!!null" && v.Value == "" {
+		// digest: with nothing after it. The digest goes after the colon,
+		// where only blanks, a comment or the end of the line (or of a
+		// flow mapping) may follow.
+		src := ys.src
+		c := ys.afterColon(k)
+		j := c
+		for j >= 0 && j < len(src) && (src[j] == ' ' || src[j] == '\t') {
+			j++
+		}
+		ok := c >= 0 && (j == len(src) || yamlBreakLen(src, j) > 0 || src[j] == ',' || src[j] == '}' || src[j] == '#' && j > c)
+		if !ok {
+			return cannotPin(fmt.Sprintf("the empty digest: of %s could not be located; write digest: \"\" and fix fills it", text))
+		}
+		return func(digest string) ([]Edit, error) {
+			if j > c {
+				return []Edit{{Span: Span{c + 1, c + 1}, New: digest}}, nil
+			}
+			return []Edit{{Span: Span{c, c}, New: " " + digest}}, nil
+		}
+	}
+	loc := ys.locate(v)
+	if loc.skip != "" {
+		return cannotPin(fmt.Sprintf("digest of %s: %s", text, loc.skip))
+	}
 	return func(digest string) ([]Edit, error) {
-		if dig != nil {
-			if tag == nil {
-				return nil, fmt.Errorf("%w: %s has a digest and no newTag to refresh", ErrCannotPin, text)
-			}
-			loc := ys.locate(dig)
-			if loc.skip != "" {
-				return nil, fmt.Errorf("%w: digest of %s: %s", ErrCannotPin, text, loc.skip)
-			}
-			return []Edit{{Span: loc.span, New: digest}}, nil
+		return []Edit{{Span: loc.span, New: digest}}, nil
+	}
+}
+
+// kustomizeTagPin writes the digest of an entry with no digest key after
+// its newTag value, replacing a digest appended there before.
+func kustomizeTagPin(ys *yamlSource, tag *yaml.Node, text string) func(string) ([]Edit, error) {
+	loc := ys.locate(tag)
+	if loc.skip != "" {
+		return cannotPin(fmt.Sprintf("newTag of %s: %s", text, loc.skip))
+	}
+	if at := strings.IndexByte(tag.Value, '@'); at >= 0 {
+		if loc.span.End-loc.span.Start != len(tag.Value) {
+			return cannotPin(fmt.Sprintf("the digest in the newTag of %s could not be located", text))
 		}
-		loc := ys.locate(tag)
-		if loc.skip != "" {
-			return nil, fmt.Errorf("%w: newTag of %s: %s", ErrCannotPin, text, loc.skip)
-		}
-		if at := strings.IndexByte(tag.Value, '@'); at >= 0 {
+		return func(digest string) ([]Edit, error) {
 			return []Edit{{Span: Span{loc.span.Start + at + 1, loc.span.End}, New: digest}}, nil
 		}
+	}
+	return func(digest string) ([]Edit, error) {
 		return []Edit{{Span: Span{loc.span.End, loc.span.End}, New: "@" + digest}}, nil
 	}
 }

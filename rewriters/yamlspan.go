@@ -846,3 +846,33 @@ func (s *yamlSource) continuedQuoted(i int) ([]byte, []int) {
 	}
 	return nil, nil
 }
+
+// afterColon returns the offset right after the ':' that ends mapping key
+// k, or -1 when the bytes are not the plain or quoted key followed by ':'.
+func (s *yamlSource) afterColon(k *yaml.Node) int {
+	src := s.src
+	off, ok := s.offset(k.Line, k.Column)
+	if !ok || k.Kind != yaml.ScalarNode {
+		return -1
+	}
+	i := yamlSkipProperties(src, off)
+	switch {
+	case k.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
+		l := s.locate(k)
+		if l.skip != "" {
+			return -1
+		}
+		i = l.span.End + 1
+	case bytes.HasPrefix(src[i:], []byte(k.Value)):
+		i += len(k.Value)
+	default:
+		return -1
+	}
+	for i < len(src) && (src[i] == ' ' || src[i] == '\t') {
+		i++
+	}
+	if i < len(src) && src[i] == ':' {
+		return i + 1
+	}
+	return -1
+}
