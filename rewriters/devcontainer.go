@@ -6,10 +6,13 @@ package rewriters
 // The file is JSON with comments and trailing commas (JSONC). It is parsed
 // with github.com/tailscale/hujson, which keeps every value's byte offsets;
 // nothing is re-serialised. "features" keys are OCI artifacts (feature
-// packages), not container images, and are left alone; so are images of
-// build- or compose-based configs, which live in their Dockerfile or
-// compose file. A value holding ${…} (${localEnv:…}, ${templateOption:…})
-// is substituted by the devcontainer tooling: skipped.
+// packages), not container images, and are left alone; so are the images
+// of build- or compose-based configs, which live in their Dockerfile or
+// compose file (scanned as such). A top-level "image" beside a Dockerfile
+// (build.dockerfile, dockerFile) is not used by the devcontainer CLI: it
+// is reported, skipped with that reason, and never pinned. A value
+// holding ${…} (${localEnv:…}, ${templateOption:…}) is substituted by the
+// devcontainer tooling: skipped.
 
 import (
 	"bytes"
@@ -72,6 +75,7 @@ func (devcontainer) Find(f *File) (refs []Ref, err error) {
 	if !ok {
 		return nil, nil
 	}
+	unused, note := devcontainerImageUse(obj)
 	for _, m := range obj.Members {
 		name, ok := m.Name.Value.(hujson.Literal)
 		if !ok || name.String() != "image" {
@@ -86,8 +90,10 @@ func (devcontainer) Find(f *File) (refs []Ref, err error) {
 			continue
 		}
 		sp := Span{base + m.Value.StartOffset + 1, base + m.Value.EndOffset - 1}
-		r := Ref{Span: sp, Context: "image"}
+		r := Ref{Span: sp, Context: "image", Note: note}
 		switch {
+		case unused != "":
+			r.Skip = unused
 		case string(src[sp.Start:sp.End]) != val:
 			r.Skip = skipJSONEscapes
 		case bytes.Contains([]byte(val), []byte("${")):
@@ -96,6 +102,49 @@ func (devcontainer) Find(f *File) (refs []Ref, err error) {
 		refs = append(refs, r)
 	}
 	return yamlSpanPins(yamlFinishRefs(src, refs)), nil
+}
+
+// devcontainerImageUse says whether the devcontainer CLI runs the
+// top-level image. It picks the kind of config by which keys are there
+// (devcontainers/cli: isDockerFileConfig, then "image", then
+// "dockerComposeFile"): a Dockerfile (build.dockerfile, or the legacy
+// dockerFile) wins over image, so then the image is not used and unused
+// says why. With dockerComposeFile beside image, `devcontainer up` runs the
+// image but `devcontainer build` builds the compose service: the image is
+// used (and pinned) and note says so. As in JavaScript, a key given twice
+// counts once and the last "build" is the one read.
+func devcontainerImageUse(obj *hujson.Object) (unused, note string) {
+	var legacy, build, compose bool
+	for _, m := range obj.Members {
+		name, ok := m.Name.Value.(hujson.Literal)
+		if !ok {
+			continue
+		}
+		switch name.String() {
+		case "dockerFile":
+			legacy = true
+		case "dockerComposeFile":
+			compose = true
+		case "build":
+			build = false
+			if b, ok := m.Value.Value.(*hujson.Object); ok {
+				for _, bm := range b.Members {
+					if n, ok := bm.Name.Value.(hujson.Literal); ok && n.String() == "dockerfile" {
+						build = true
+					}
+				}
+			}
+		}
+	}
+	switch {
+	case build:
+		return "not used: build.dockerfile is set, so the devcontainer CLI builds the image from the Dockerfile (pinned there) and ignores \"image\"; remove \"image\" or the build", ""
+	case legacy:
+		return "not used: dockerFile is set, so the devcontainer CLI builds the image from the Dockerfile (pinned there) and ignores \"image\"; remove \"image\" or dockerFile", ""
+	case compose:
+		return "", "dockerComposeFile is set too: `devcontainer up` runs this image, but `devcontainer build` builds the compose service; keep one of them"
+	}
+	return "", ""
 }
 
 var jsoncErrRe = regexp.MustCompile(`^hujson: line (\d+), column \d+: (.*)$`)
