@@ -292,9 +292,8 @@ func kustomizeDigestPin(ys *yamlSource, k, v *yaml.Node, text string) func(strin
 			return cannotPin(fmt.Sprintf("the empty digest: of %s could not be located; write digest: \"\" and fix fills it", text))
 		}
 		return func(digest string) ([]Edit, error) {
-			if j > c {
-				return []Edit{{Span: Span{c + 1, c + 1}, New: digest}}, nil
-			}
+			// Right after the colon, so the blanks that set a comment
+			// apart from the value stay.
 			return []Edit{{Span: Span{c, c}, New: " " + digest}}, nil
 		}
 	}
