@@ -8,19 +8,31 @@ package rewriters
 //
 // Not references: tags, cache-from, cache-to and output (what the build
 // writes, not what it reads), args (build arguments, whatever their name),
-// contexts given as folders, target:… or other schemes, and values that
-// interpolate ${…} (composed by bake from variables: skipped with the
-// reason). HCL is read with hclsyntax, whose ranges are byte offsets; a
-// string's bytes must equal its value (no escapes) to be edited. JSON is
-// read with hujson, as for Cloud Build.
+// contexts given as folders, target:… or other schemes.
+//
+// Variables: a context that interpolates plain ${NAME}s of variables
+// whose default the file writes as a literal string (variable "TAG" {
+// default = "3.20" }) is a composed ref, expanded as bake expands it (see
+// cicomposed.go); the note says that an environment variable of the same
+// name overrides the default. Skipped with the reason: anything else in
+// ${…} (functions, conditionals, attributes, %{ } directives), variables
+// with no string default, variables bake sets itself or another file
+// defines, and a variable the other bake files of the folder that bake
+// reads by default (docker-bake.override.hcl…) also define.
+//
+// HCL is read with hclsyntax, whose ranges are byte offsets; a string's
+// bytes must equal its value (no escapes) to be edited. JSON is read with
+// hujson, as for Cloud Build; its strings are HCL templates to bake.
 
 import (
 	"bytes"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/tailscale/hujson"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -46,23 +58,28 @@ func (bakeFormat) Claim(*File) bool { return true }
 
 func (bakeFormat) Find(f *File) ([]Ref, error) {
 	if strings.HasSuffix(lowerBase(f.Path), ".json") {
-		return bakeJSON(f.Src)
+		return bakeJSON(f)
 	}
-	return bakeHCL(f.Src)
+	return bakeHCL(f)
 }
 
-func bakeJSON(src []byte) ([]Ref, error) {
+func bakeJSON(f *File) ([]Ref, error) {
+	src := f.Src
 	root, base, err := ciJSONParse(src)
 	if err != nil {
 		return nil, err
 	}
 	var refs []Ref
+	vars := &bakeVars{f: f, own: bakeJSONVars(&root)}
 	names, targets := ciJSONMembers(ciJSONLookup(&root, "target"))
 	for i, t := range targets {
 		keys, vals := ciJSONMembers(ciJSONLookup(t, "contexts"))
 		for j, v := range vals {
 			ctx := "target." + names[i] + ".contexts." + keys[j]
 			if r, ok := ciJSONRef(src, base, v, ctx, bakeImagePrefix, "bake"); ok {
+				if r.Skip != "" && r.Skip != skipJSONEscapes {
+					vars.composed(&r, string(src[r.Span.Start:r.Span.End]))
+				}
 				refs = append(refs, r)
 			}
 		}
@@ -70,7 +87,8 @@ func bakeJSON(src []byte) ([]Ref, error) {
 	return yamlFinishRefs(src, refs), nil
 }
 
-func bakeHCL(src []byte) (refs []Ref, err error) {
+func bakeHCL(f *File) (refs []Ref, err error) {
+	src := f.Src
 	defer func() {
 		if r := recover(); r != nil {
 			refs, err = nil, &ParseError{Msg: fmt.Sprintf("invalid HCL: parser failed: %v", r)}
@@ -101,6 +119,7 @@ func bakeHCL(src []byte) (refs []Ref, err error) {
 	if !ok {
 		return nil, &ParseError{Msg: "invalid HCL: no body"}
 	}
+	vars := &bakeVars{f: f, own: bakeHCLVars(body)}
 	for _, b := range body.Blocks {
 		if b.Type != "target" || b.Body == nil {
 			continue
@@ -113,7 +132,7 @@ func bakeHCL(src []byte) (refs []Ref, err error) {
 		if len(b.Labels) > 0 {
 			label = b.Labels[0]
 		}
-		refs = append(refs, bakeContexts(src, base, attr.Expr, "target."+label+".contexts")...)
+		refs = append(refs, bakeContexts(src, base, attr.Expr, "target."+label+".contexts", vars)...)
 	}
 	return yamlFinishRefs(src, refs), nil
 }
@@ -121,7 +140,7 @@ func bakeHCL(src []byte) (refs []Ref, err error) {
 // bakeContexts finds the docker-image:// strings in a contexts expression:
 // an object, or objects inside merge(), conditionals and the like. Object
 // keys are context names, never images.
-func bakeContexts(src []byte, base int, expr hclsyntax.Expression, context string) []Ref {
+func bakeContexts(src []byte, base int, expr hclsyntax.Expression, context string, vars *bakeVars) []Ref {
 	keys := map[hclsyntax.Node]bool{}
 	names := map[hclsyntax.Node]string{}
 	var refs []Ref
@@ -147,7 +166,7 @@ func bakeContexts(src []byte, base int, expr hclsyntax.Expression, context strin
 			if name, ok := names[e]; ok {
 				ctx += "." + name
 			}
-			if r, ok := bakeTemplateRef(src, base, e, ctx); ok {
+			if r, ok := bakeTemplateRef(src, base, e, ctx, vars); ok {
 				refs = append(refs, r)
 			}
 		}
@@ -158,7 +177,7 @@ func bakeContexts(src []byte, base int, expr hclsyntax.Expression, context strin
 
 // bakeTemplateRef makes a Ref of a string template whose text starts with
 // docker-image://.
-func bakeTemplateRef(src []byte, base int, e *hclsyntax.TemplateExpr, context string) (Ref, bool) {
+func bakeTemplateRef(src []byte, base int, e *hclsyntax.TemplateExpr, context string, vars *bakeVars) (Ref, bool) {
 	if len(e.Parts) == 0 {
 		return Ref{}, false
 	}
@@ -201,6 +220,7 @@ func bakeTemplateRef(src []byte, base int, e *hclsyntax.TemplateExpr, context st
 		// composes from variables at build time.
 		r.Span.End = base + whole.End.Byte - 1
 		r.Skip = "uses " + bakeInterpolations(src[r.Span.Start:r.Span.End]) + ": expanded by bake; write the image literally to pin it"
+		vars.composed(&r, string(src[r.Span.Start:r.Span.End]))
 		return r, true
 	}
 	if strings.TrimSpace(lit[len(bakeImagePrefix):]) == "" {
@@ -264,4 +284,212 @@ func hclNestedTooDeep(src []byte, limit int) bool {
 		}
 	}
 	return false
+}
+
+// bakeVar is a variable of a bake file: its default when the file writes
+// it as a literal string, else why it has no value the repository gives.
+type bakeVar struct {
+	value string
+	why   string
+}
+
+const (
+	bakeNoDefault    = "has no default: its value comes from the environment"
+	bakeNotLiteral   = "has a default that is not a literal string"
+	bakeDefinedTwice = "is defined more than once in this file"
+)
+
+// bakeDefaultFiles are the bake files `docker buildx bake` reads together
+// when given no -f, later ones overriding earlier ones' variables.
+var bakeDefaultFiles = []string{"docker-bake.json", "docker-bake.hcl", "docker-bake.override.json", "docker-bake.override.hcl"}
+
+// bakeVars are the variables a bake file's contexts can read.
+type bakeVars struct {
+	f      *File
+	own    map[string]bakeVar
+	others map[string]string // variable → the other default file defining it; nil until read
+}
+
+func (vs *bakeVars) set(name string, v bakeVar) {
+	if _, dup := vs.own[name]; dup {
+		v = bakeVar{why: bakeDefinedTwice}
+	}
+	vs.own[name] = v
+}
+
+// bakeHCLVars reads the top-level variable blocks of an HCL bake file.
+func bakeHCLVars(body *hclsyntax.Body) map[string]bakeVar {
+	vs := &bakeVars{own: map[string]bakeVar{}}
+	for _, b := range body.Blocks {
+		if b.Type != "variable" || len(b.Labels) != 1 || b.Body == nil {
+			continue
+		}
+		v := bakeVar{why: bakeNoDefault}
+		if attr, ok := b.Body.Attributes["default"]; ok {
+			v = bakeVar{why: bakeNotLiteral}
+			switch e := attr.Expr.(type) {
+			case *hclsyntax.TemplateExpr:
+				if lit, ok := hclLiteralString(e); ok {
+					v = bakeVar{value: lit}
+				}
+			case *hclsyntax.LiteralValueExpr:
+				if e.Val.IsNull() {
+					v = bakeVar{why: bakeNoDefault}
+				}
+			}
+		}
+		vs.set(b.Labels[0], v)
+	}
+	return vs.own
+}
+
+// hclLiteralString is the value of a template with no interpolation.
+func hclLiteralString(e *hclsyntax.TemplateExpr) (string, bool) {
+	if len(e.Parts) != 1 {
+		return "", false
+	}
+	lit, ok := e.Parts[0].(*hclsyntax.LiteralValueExpr)
+	if !ok || lit.Val.IsNull() || !lit.Val.IsKnown() || lit.Val.Type() != cty.String {
+		return "", false
+	}
+	return lit.Val.AsString(), true
+}
+
+// bakeJSONVars reads the "variable" object of a JSON bake file, whose
+// strings bake reads as HCL templates.
+func bakeJSONVars(root *hujson.Value) map[string]bakeVar {
+	vs := &bakeVars{own: map[string]bakeVar{}}
+	names, vals := ciJSONMembers(ciJSONLookup(root, "variable"))
+	for i, val := range vals {
+		v := bakeVar{why: bakeNoDefault}
+		if d := ciJSONLookup(val, "default"); d != nil {
+			v = bakeVar{why: bakeNotLiteral}
+			if lit, ok := d.Value.(hujson.Literal); ok {
+				switch {
+				case lit.Kind() == 'n':
+					v = bakeVar{why: bakeNoDefault}
+				case lit.Kind() == '"' && !strings.Contains(lit.String(), "${") && !strings.Contains(lit.String(), "%{"):
+					v = bakeVar{value: lit.String()}
+				}
+			}
+		}
+		vs.set(names[i], v)
+	}
+	return vs.own
+}
+
+// other names the bake file of the same folder, among those bake reads
+// with this one by default, that also defines variable name ("" if none).
+func (vs *bakeVars) other(name string) string {
+	if vs.others == nil {
+		vs.others = map[string]string{}
+		base := path.Base(vs.f.Path)
+		if vs.f.Tree == nil || !containsString(bakeDefaultFiles, base) {
+			return ""
+		}
+		dir := path.Dir(vs.f.Path)
+		for _, b := range bakeDefaultFiles {
+			p := path.Join(dir, b)
+			if b == base {
+				continue
+			}
+			src, ok := readTreeFile(vs.f.Tree, p, maxComposeSize)
+			if !ok {
+				continue
+			}
+			for n := range bakeFileVars(p, src) {
+				if _, seen := vs.others[n]; !seen {
+					vs.others[n] = p
+				}
+			}
+		}
+	}
+	return vs.others[name]
+}
+
+// bakeFileVars reads the variables of another bake file; nil when it does
+// not parse (it is reported when read itself).
+func bakeFileVars(p string, src []byte) (vars map[string]bakeVar) {
+	defer func() {
+		if recover() != nil {
+			vars = nil
+		}
+	}()
+	if strings.HasSuffix(p, ".json") {
+		root, _, err := ciJSONParse(src)
+		if err != nil {
+			return nil
+		}
+		return bakeJSONVars(&root)
+	}
+	src = bytes.TrimPrefix(src, yamlBOM)
+	if hclNestedTooDeep(src, maxYAMLDepth) {
+		return nil
+	}
+	file, diags := hclsyntax.ParseConfig(src, p, hcl.Pos{Line: 1, Column: 1})
+	body, ok := file.Body.(*hclsyntax.Body)
+	if diags.HasErrors() || !ok {
+		return nil
+	}
+	return bakeHCLVars(body)
+}
+
+// composed reads text, a context written with ${…} (after
+// docker-image://, its bytes at r.Span), as bake expands it: when it uses
+// only plain ${NAME}s of variables whose string default this file gives,
+// r becomes a composed ref; otherwise r keeps its skip, with the reason.
+func (vs *bakeVars) composed(r *Ref, text string) {
+	if strings.ContainsAny(text, "\\\r\n") || strings.Contains(text, "%{") || strings.Contains(text, "$${") {
+		return // escapes and directives: left as skipped
+	}
+	var uses []ciVarUse
+	var vals, names []string
+	for i := 0; ; {
+		j := strings.Index(text[i:], "${")
+		if j < 0 {
+			break
+		}
+		j += i
+		k := strings.IndexByte(text[j:], '}')
+		if k < 0 {
+			return
+		}
+		k += j + 1
+		name := strings.TrimSpace(text[j+2 : k-1])
+		if !hclsyntax.ValidIdentifier(name) {
+			r.Skip = "uses " + text[j:k] + ", which bake computes: only ${VARIABLE}s whose default this file writes as a string are expanded; write the image literally to pin it"
+			return
+		}
+		v, ok := vs.own[name]
+		switch {
+		case !ok:
+			r.Skip = fmt.Sprintf("uses ${%s}, which is not a variable this file defines (bake, another bake file or the environment sets it); write the image literally to pin it", name)
+			return
+		case v.why != "":
+			r.Skip = fmt.Sprintf("uses ${%s}: variable %s %s; write the image literally to pin it", name, name, v.why)
+			return
+		}
+		if o := vs.other(name); o != "" {
+			r.Skip = fmt.Sprintf("uses ${%s}: variable %s is also defined in %s, which bake reads with this file by default, so its value depends on the files bake is given; write the image literally to pin it", name, name, o)
+			return
+		}
+		uses = append(uses, ciVarUse{start: j, end: k, name: name, value: v.value})
+		if !containsString(names, name) {
+			names = append(names, name)
+			vals = append(vals, name+"="+ciNoteValue(v.value))
+		}
+		i = k
+	}
+	if len(uses) == 0 {
+		return
+	}
+	r.Skip = ""
+	note := "bake variable " + vals[0] + " (its default; an environment variable " + names[0] + " overrides it)"
+	if len(vals) > 1 {
+		note = "bake variables " + strings.Join(vals, ", ") + " (their defaults; environment variables of the same names override them)"
+	}
+	ciComposed(r, text, uses, note, "every value of "+strings.Join(names, ", ")+" set in the environment",
+		func(exp string) string {
+			return fmt.Sprintf("to pin it, write the image literally (docker-image://%s), or append a literal @sha256:… after the variables for fix to refresh", exp)
+		})
 }
