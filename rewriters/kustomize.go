@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/digestbot/digestbot/pkg/imgref"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -160,6 +161,10 @@ func kustomizeEntry(ys *yamlSource, item *yaml.Node, ctx, shared string, aliases
 			if n != nil && strings.Contains(n.Value, "{{") {
 				r.Skip = skipYAMLTemplateVal
 			}
+		}
+		if r.Skip == "" && dig != nil && !imgref.ValidDigest(dig.Value) {
+			// Not a digest fix could refresh (nor one kustomize takes).
+			r.Skip = fmt.Sprintf("digest holds %q, not a digest; empty it (digest: \"\") and fix fills it", clip(dig.Value, 40))
 		}
 	}
 	if away || r.Skip == "" {
