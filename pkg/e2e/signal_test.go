@@ -193,7 +193,11 @@ func TestSecondSignalEndsAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(bin, "check", "--lookup-timeout", "60s", root)
+	// The hang is bounded by --lookup-timeout (120 s): ending within a
+	// quarter of it shows the second signal did not wait for the request.
+	// The margin is wide on purpose: a loaded CI machine took 5 s to
+	// reap the process, and wall-clock asserts belong to benchmarks.
+	cmd := exec.Command(bin, "check", "--lookup-timeout", "120s", root)
 	cmd.Env = binEnv(t)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -214,7 +218,7 @@ func TestSecondSignalEndsAtOnce(t *testing.T) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-done:
-		if el := time.Since(sent); el > 2*time.Second {
+		if el := time.Since(sent); el > 30*time.Second {
 			t.Errorf("ended %s after the second signal", el)
 		}
 		var ee *exec.ExitError
@@ -224,8 +228,8 @@ func TestSecondSignalEndsAtOnce(t *testing.T) {
 		if !strings.Contains(stderr.String(), "interrupted again") {
 			t.Errorf("stderr: %s", stderr.String())
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		_ = cmd.Process.Kill()
-		t.Fatal("still running 10 s after the second signal")
+		t.Fatal("still running 60 s after the second signal")
 	}
 }
