@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/digestbot/digestbot/pkg/imgref"
+	"go.yaml.in/yaml/v3"
 )
 
 // ciVarUse is one use of a variable inside a value as written:
@@ -75,4 +76,24 @@ func ciNoteValue(v string) string {
 		return fmt.Sprintf("%q", v)
 	}
 	return v
+}
+
+// addComposed is add for a value that may be composed: when add skips it
+// for what the CI expands in it, and its bytes are the value as written,
+// expand may make it a composed ref (or refine the skip).
+func (c *ciYAML) addComposed(n *yaml.Node, context string, expand func(r *Ref, text string)) {
+	before := len(c.refs)
+	c.add(n, context, "")
+	if len(c.refs) != before+1 {
+		return
+	}
+	r := &c.refs[before]
+	if r.Skip == "" || r.pin != nil || r.Span.End > len(c.ys.src) {
+		return
+	}
+	text := string(c.ys.src[r.Span.Start:r.Span.End])
+	if text != yamlResolve(n).Value || r.Skip != ciSkipVariables(text, c.ci) {
+		return
+	}
+	expand(r, text)
 }
