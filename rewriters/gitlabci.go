@@ -594,12 +594,26 @@ func (w *gitlabWalker) variableRef(r *Ref, n *yaml.Node, ctx string) bool {
 // (a script, a composed image, rules:if, expand: false, a downstream
 // pipeline a trigger: job passes it to that is not read here) the digest
 // would land too, so the ref is left unpinned with the first such use named.
-// Files that include this one are not known here.
+// A variable set in an included file is the whole pipeline's: the uses in
+// the pipelines that include it (includerUnits) count too, and when none
+// of the tree's .gitlab-ci.yml files reaches it, it is not pinned.
 func (w *gitlabWalker) decidePins(docs []*yaml.Node) {
 	if len(w.pending) == 0 {
 		return
 	}
 	units := w.useUnits(docs)
+	includers, found := w.includerUnits()
+	units = append(units, includers...)
+	// A file named .gitlab-ci.y[a]ml that no pipeline includes is a
+	// pipeline of its own; any other file is read here only because a
+	// pipeline includes it, and one that none of the tree's pipelines
+	// reaches has includers digestbot does not see.
+	if b := path.Base(w.f.Path); !found && b != ".gitlab-ci.yml" && b != ".gitlab-ci.yaml" {
+		for _, p := range w.pending {
+			w.refs[p.ref].pin = cannotPin(fmt.Sprintf("$%s is set in %s, which no .gitlab-ci.yml from its folder up to the root includes, so its other uses cannot be checked: set the variable in the file that includes %s", p.name, w.f.Path, path.Base(w.f.Path)))
+		}
+		return
+	}
 	for _, p := range w.pending {
 		r := &w.refs[p.ref]
 		if why := gitlabOtherUse(units, p.name, map[string]bool{}); why != "" {
@@ -640,32 +654,79 @@ func (w *gitlabWalker) useUnits(docs []*yaml.Node) []gitlabUnit {
 			continue
 		}
 		seen[p] = true
-		src, ok := readTreeFile(w.f.Tree, p, maxComposeSize)
+		sub, sdocs, ok := gitlabLoad(w.f.Tree, p)
 		if !ok {
-			continue // missing: GitLab refuses the pipeline anyway
-		}
-		sdocs, err := yamlDecodeStream(src)
-		if err != nil {
-			continue // not YAML: GitLab refuses the pipeline anyway
-		}
-		sub := &gitlabWalker{ys: newYAMLSource(src), f: &File{Path: p, Src: src, Tree: w.f.Tree}, reported: map[*yaml.Node]bool{}, images: map[*yaml.Node]bool{}, topVars: map[string]gitlabVar{}}
-		for _, doc := range sdocs {
-			if root := yamlDocRoot(doc); root != nil && root.Kind == yaml.MappingNode {
-				sub.roots = append(sub.roots, root)
-			}
-		}
-		for _, root := range sub.roots {
-			if v, ok := yamlLookup(root, "variables"); ok {
-				gitlabVars(v, "variables", sub.topVars)
-			}
-		}
-		for _, root := range sub.roots {
-			sub.walkRoot(root)
+			continue // missing or not YAML: GitLab refuses the pipeline anyway
 		}
 		units = append(units, gitlabUnit{path: p, docs: sdocs, images: sub.images, triggers: sub.triggers, globals: sub.topVars})
 		queue = append(queue, sub.follow...)
 	}
 	return units
+}
+
+// gitlabLoad reads the tree's file p and walks it as GitLab CI, for its
+// image positions, triggers, top-level variables and includes.
+func gitlabLoad(tree fs.FS, p string) (*gitlabWalker, []*yaml.Node, bool) {
+	src, ok := readTreeFile(tree, p, maxComposeSize)
+	if !ok {
+		return nil, nil, false
+	}
+	sdocs, err := yamlDecodeStream(src)
+	if err != nil {
+		return nil, nil, false
+	}
+	sub := &gitlabWalker{ys: newYAMLSource(src), f: &File{Path: p, Src: src, Tree: tree}, reported: map[*yaml.Node]bool{}, images: map[*yaml.Node]bool{}, topVars: map[string]gitlabVar{}}
+	for _, doc := range sdocs {
+		if root := yamlDocRoot(doc); root != nil && root.Kind == yaml.MappingNode {
+			sub.roots = append(sub.roots, root)
+		}
+	}
+	for _, root := range sub.roots {
+		if v, ok := yamlLookup(root, "variables"); ok {
+			gitlabVars(v, "variables", sub.topVars)
+		}
+	}
+	for _, root := range sub.roots {
+		sub.walkRoot(root)
+	}
+	return sub, sdocs, true
+}
+
+// includerUnits returns the units of the pipelines that include this file
+// (directly or through other includes): the .gitlab-ci.y[a]ml of each
+// folder from the file's own up to the root. A variable an included file
+// sets is the whole pipeline's, so its uses there count too. found is
+// false when no such pipeline reaches the file: who includes it, and how
+// they use its variables, is then unknown.
+func (w *gitlabWalker) includerUnits() (units []gitlabUnit, found bool) {
+	if w.f.Tree == nil {
+		return nil, false
+	}
+	dir := path.Dir(w.f.Path)
+	for {
+		for _, name := range []string{".gitlab-ci.yml", ".gitlab-ci.yaml"} {
+			p := path.Join(dir, name)
+			if p == w.f.Path {
+				continue
+			}
+			top, docs, ok := gitlabLoad(w.f.Tree, p)
+			if !ok {
+				continue
+			}
+			us := top.useUnits(docs)
+			for _, u := range us {
+				if u.path == w.f.Path {
+					units = append(units, us...)
+					found = true
+					break
+				}
+			}
+		}
+		if dir == "." {
+			return units, found
+		}
+		dir = path.Dir(dir)
+	}
 }
 
 // gitlabOtherUse returns where variable name is used other than as a
