@@ -697,16 +697,19 @@ func gitlabLoad(tree fs.FS, p string) (*gitlabWalker, []*yaml.Node, bool) {
 // folder from the file's own up to the root. A variable an included file
 // sets is the whole pipeline's, so its uses there count too. found is
 // false when no such pipeline reaches the file: who includes it, and how
-// they use its variables, is then unknown.
+// they use its variables, is then unknown. Every included file asks, so
+// the files read for it are capped (gitlabMaxUnits in all): past the cap
+// the search stops, and an includer not yet found stays unknown.
 func (w *gitlabWalker) includerUnits() (units []gitlabUnit, found bool) {
 	if w.f.Tree == nil {
 		return nil, false
 	}
 	dir := path.Dir(w.f.Path)
+	read := 0
 	for {
 		for _, name := range []string{".gitlab-ci.yml", ".gitlab-ci.yaml"} {
 			p := path.Join(dir, name)
-			if p == w.f.Path {
+			if p == w.f.Path || read >= gitlabMaxUnits {
 				continue
 			}
 			top, docs, ok := gitlabLoad(w.f.Tree, p)
@@ -714,6 +717,7 @@ func (w *gitlabWalker) includerUnits() (units []gitlabUnit, found bool) {
 				continue
 			}
 			us := top.useUnits(docs)
+			read += len(us)
 			for _, u := range us {
 				if u.path == w.f.Path {
 					units = append(units, us...)
