@@ -297,6 +297,8 @@ const (
 	bakeNoDefault    = "has no default: its value comes from the environment"
 	bakeNotLiteral   = "has a default that is not a literal string"
 	bakeDefinedTwice = "is defined more than once in this file"
+	// bakeAttribute: a global attribute (its name) sets the variable.
+	bakeAttribute = "is set by a top-level attribute (%s = …), which bake uses over a variable's default"
 )
 
 // bakeDefaultFiles are the bake files `docker buildx bake` reads together
@@ -340,6 +342,12 @@ func bakeHCLVars(body *hclsyntax.Body) map[string]bakeVar {
 		}
 		vs.set(b.Labels[0], v)
 	}
+	// A top-level attribute (TAG = "3.21", a "global scope attribute")
+	// sets the variable of its name over the variable's default, in this
+	// file or in another bake reads with it, so neither is the value.
+	for name := range body.Attributes {
+		vs.own[name] = bakeVar{why: fmt.Sprintf(bakeAttribute, name)}
+	}
 	return vs.own
 }
 
@@ -374,6 +382,15 @@ func bakeJSONVars(root *hujson.Value) map[string]bakeVar {
 			}
 		}
 		vs.set(names[i], v)
+	}
+	// The other top-level members are global attributes (as in HCL).
+	names, _ = ciJSONMembers(root)
+	for _, name := range names {
+		switch name {
+		case "variable", "target", "group", "function":
+			continue
+		}
+		vs.own[name] = bakeVar{why: fmt.Sprintf(bakeAttribute, name)}
 	}
 	return vs.own
 }
