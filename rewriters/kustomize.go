@@ -140,6 +140,9 @@ func kustomizeEntry(ys *yamlSource, item *yaml.Node, ctx, shared string, aliases
 	}
 	if name != nil {
 		r.Overrides = name.Value
+		// The images transformer rewrites the manifests it builds: the
+		// Kubernetes resources, and charts it inflates (helmCharts).
+		r.OverridesKinds = []Kind{Kubernetes, Helm}
 	}
 	text := image
 	if tag != nil {

@@ -60,6 +60,10 @@ type Ref struct {
 	// Overrides, when set, is the image name whose tag this ref replaces in
 	// other files of the tree (a kustomization's images[].name).
 	Overrides string
+	// OverridesKinds are the kinds of files the override reaches (a
+	// kustomization rewrites Kubernetes manifests, never a Dockerfile);
+	// empty means every kind.
+	OverridesKinds []Kind
 
 	// pin returns the edits that pin this ref at an already validated
 	// digest; nil means the ref cannot be pinned (see Pin).

@@ -246,7 +246,7 @@ func overrides(all [][]*item, findings map[*item]*finding.Finding) {
 				continue
 			}
 			for _, o := range overs {
-				if o.it.file == it.file || o.image != it.p.Image() {
+				if o.it.file == it.file || o.image != it.p.Image() || !reaches(o.it.ref.OverridesKinds, it.file.Kind) {
 					continue
 				}
 				fd.Message = withNote(fd.Message, fmt.Sprintf(
@@ -255,6 +255,20 @@ func overrides(all [][]*item, findings map[*item]*finding.Finding) {
 			}
 		}
 	}
+}
+
+// reaches reports whether an override limited to kinds (none: every kind)
+// reaches a file of kind k.
+func reaches(kinds []rewriters.Kind, k rewriters.Kind) bool {
+	if len(kinds) == 0 {
+		return true
+	}
+	for _, x := range kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
 }
 
 // oneLine shows text with line breaks escaped, for one-line messages.

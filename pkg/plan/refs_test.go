@@ -135,6 +135,15 @@ func TestOverrides(t *testing.T) {
 	if got[0].Message != "" {
 		t.Errorf("an override with a digest still warns: %q", got[0].Message)
 	}
+	// An override that reaches only some kinds of files (a kustomization's
+	// images[] rewrites Kubernetes manifests, never a Dockerfile) warns
+	// only those.
+	only := over("nginx:1.28")
+	only.Refs[0].OverridesKinds = []rewriters.Kind{rewriters.Kubernetes}
+	got = Offline([]*scan.File{app, only}, nil)
+	if got[0].Message != "" {
+		t.Errorf("a Dockerfile got the notice of an override of Kubernetes manifests only: %q", got[0].Message)
+	}
 }
 
 func TestRepoPrefix(t *testing.T) {
