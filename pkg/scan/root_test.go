@@ -27,6 +27,15 @@ func TestScanUncleanPaths(t *testing.T) {
 	}
 }
 
+// An empty PATH (a script's unset "$FILE") is refused, not read as the
+// current folder: fix "" would otherwise rewrite every file under it.
+func TestScanEmptyPath(t *testing.T) {
+	t.Parallel()
+	if _, err := Scan(context.Background(), "", Options{}); err == nil || !strings.Contains(err.Error(), "empty PATH") {
+		t.Fatalf("Scan(\"\") error = %v, want one naming the empty PATH", err)
+	}
+}
+
 // With Root, a subfolder or a file PATH is named relative to the root and
 // the root's excludes apply to it, as in a scan of the whole root.
 func TestScanWithRoot(t *testing.T) {

@@ -89,6 +89,11 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 	if cfg == nil {
 		cfg = config.Default()
 	}
+	if path == "" {
+		// filepath.Clean("") is ".": an unset "$FILE" in a script would
+		// scan, and fix rewrite, the whole current folder.
+		return nil, fmt.Errorf("cannot scan: empty PATH; name a file or folder (no PATH scans the current folder)")
+	}
 	// The walk joins (and so cleans) the names it yields: a clean path is
 	// their exact prefix, which the fast path below relies on.
 	path = filepath.Clean(path)
