@@ -37,8 +37,19 @@ func Discover(path string) (cfgPath, root string, err error) {
 	}
 	for dir := start; ; {
 		found, err := configIn(dir)
-		if err != nil || found != "" {
-			return found, dir, err
+		if err != nil {
+			return "", "", err
+		}
+		if found != "" {
+			if dir != start && !inRepository(dir) {
+				// Outside a repository, the walk up can reach shared
+				// folders (/tmp); like git's safe.directory, a config
+				// there must be the user's own (or root's).
+				if uid, ok := fileOwner(found); ok && uid != os.Geteuid() && uid != 0 {
+					return "", "", fmt.Errorf("%w: %s belongs to uid %d and sits above %s, outside any repository, where another user could have put it; pass --config %s to use it, or run from a folder of your own", ErrUntrusted, found, uid, path, found)
+				}
+			}
+			return found, dir, nil
 		}
 		// .git is a folder in a clone and a file in a worktree or
 		// submodule; either marks the repository root.
@@ -71,4 +82,18 @@ func configIn(dir string) (string, error) {
 		return found[0], nil
 	}
 	return "", fmt.Errorf("%w: %s and %s; keep one", ErrAmbiguous, found[0], filepath.Base(found[1]))
+}
+
+// inRepository reports whether dir or a folder above it holds .git.
+func inRepository(dir string) bool {
+	for {
+		if _, err := os.Lstat(filepath.Join(dir, ".git")); err == nil {
+			return true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return false
+		}
+		dir = parent
+	}
 }

@@ -93,3 +93,40 @@ func TestDiscoverOutsideRepository(t *testing.T) {
 		t.Error("Discover(missing) = nil error")
 	}
 }
+
+// A config in a folder above PATH, outside any repository, that another
+// user owns is refused (a planted /tmp/.digestbot.yaml); the same file
+// owned by the user, or inside a repository, or in PATH's own folder, is
+// read.
+func TestDiscoverUntrustedOwner(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("chown to another user needs root")
+	}
+	const other = 65534 // nobody
+	dir := tree(t, ".digestbot.yaml", "a/Dockerfile", "repo/.git/HEAD", "repo/.digestbot.yaml", "repo/a/Dockerfile")
+	for _, f := range []string{".digestbot.yaml", "repo/.digestbot.yaml"} {
+		if err := os.Lchown(filepath.Join(dir, f), other, other); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Above PATH, outside a repository, another user's: refused.
+	if _, _, err := Discover(filepath.Join(dir, "a", "Dockerfile")); !errors.Is(err, ErrUntrusted) {
+		t.Errorf("another user's config above PATH: err = %v, want ErrUntrusted", err)
+	}
+	// In PATH's own folder: the user chose that folder.
+	if cfg, _, err := Discover(dir); err != nil || cfg != filepath.Join(dir, ".digestbot.yaml") {
+		t.Errorf("config in PATH's folder: %q, %v", cfg, err)
+	}
+	// Inside a repository: the repository's own file, read as before.
+	if cfg, _, err := Discover(filepath.Join(dir, "repo", "a", "Dockerfile")); err != nil || cfg != filepath.Join(dir, "repo", ".digestbot.yaml") {
+		t.Errorf("config of a repository: %q, %v", cfg, err)
+	}
+	// The user's own: read.
+	if err := os.Lchown(filepath.Join(dir, ".digestbot.yaml"), os.Geteuid(), os.Getegid()); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _, err := Discover(filepath.Join(dir, "a", "Dockerfile")); err != nil || cfg != filepath.Join(dir, ".digestbot.yaml") {
+		t.Errorf("own config above PATH: %q, %v", cfg, err)
+	}
+}

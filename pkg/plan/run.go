@@ -108,6 +108,8 @@ func LoadConfig(file string, paths []string) (*config.Config, string, error) {
 	if err != nil {
 		if _, serr := os.Stat(first); serr != nil {
 			found, root = "", ""
+		} else if file == "" && errors.Is(err, config.ErrUntrusted) {
+			return nil, "", errorf(ErrConfig, "%v", err) // it says what to pass
 		} else if file == "" {
 			return nil, "", errorf(ErrConfig, "%v; or pass one with --config", err)
 		}
