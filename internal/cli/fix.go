@@ -135,7 +135,7 @@ func fixRun(ctx context.Context, opts *FixOptions) error {
 	// Refs fix cannot edit: one line each, the bytes stay as they are.
 	printProblems(env.Stderr, out.Unpinnable)
 	warnImageChanges(env, written, opts.DryRun)
-	line, kv := fixSummary(out.Findings, written, opts.DryRun, errs)
+	line, kv := fixSummary(out.Findings, written, opts.DryRun, errs, len(out.Unpinnable))
 	fmt.Fprintln(summary, line)
 	if err := writeGitHubOutput(env, kv); err != nil {
 		fmt.Fprintf(env.Stderr, "digestbot: cannot write GITHUB_OUTPUT: %v\n", err)
@@ -217,7 +217,10 @@ func warnImageChanges(env *Env, files []plan.FileChange, dryRun bool) {
 }
 
 // fixSummary returns the summary line and the same counts as Action outputs.
-func fixSummary(findings []finding.Finding, written []plan.FileChange, dryRun bool, errs int) (string, map[string]string) {
+// notPinned counts the refs that need a pin fix does not write (the
+// "cannot pin" lines): without it a run that changed nothing for that
+// reason read "pinned 0, refreshed 0, skipped 0, errors 0".
+func fixSummary(findings []finding.Finding, written []plan.FileChange, dryRun bool, errs, notPinned int) (string, map[string]string) {
 	var pinned, refreshed, skipped int
 	for _, fc := range written {
 		for _, c := range fc.Changes {
@@ -245,5 +248,9 @@ func fixSummary(findings []finding.Finding, written []plan.FileChange, dryRun bo
 		"pinned": strconv.Itoa(pinned), "refreshed": strconv.Itoa(refreshed), "skipped": strconv.Itoa(skipped),
 		"errors": strconv.Itoa(errs), "files": strconv.Itoa(len(written)),
 	}
-	return fmt.Sprintf("%spinned %d, refreshed %d, skipped %d, errors %d (%d %s changed)", prefix, pinned, refreshed, skipped, errs, len(written), files), kv
+	not := ""
+	if notPinned > 0 {
+		not = fmt.Sprintf(", not pinned %d", notPinned)
+	}
+	return fmt.Sprintf("%spinned %d, refreshed %d, skipped %d, errors %d%s (%d %s changed)", prefix, pinned, refreshed, skipped, errs, not, len(written), files), kv
 }
