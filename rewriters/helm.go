@@ -102,7 +102,7 @@ func (helmFormat) Find(f *File) ([]Ref, error) {
 		charts: map[string]*helmChart{},
 		dir:    path.Dir(f.Path),
 	}
-	w.aliased = yamlAliasTargets(docs)
+	w.aliased = yamlAliasCounts(docs)
 	for _, doc := range docs {
 		root := yamlDocRoot(doc)
 		if root == nil || root.Kind != yaml.MappingNode {
@@ -126,7 +126,7 @@ type helmWalker struct {
 	charts map[string]*helmChart
 	// aliased are the nodes an alias names: a tag or digest value
 	// there is shared with another place, which fix must not pin.
-	aliased map[*yaml.Node]bool
+	aliased map[*yaml.Node]int
 	// rootVals caches lookups in the document root (global.*, top-level
 	// keys) made for every image map: without it a values file with n
 	// top-level keys and n image maps costs n² (50,000 maps took ten
@@ -471,7 +471,7 @@ func (w *helmWalker) fillImageRef(r *Ref, ctx string, chart *helmChart, chartWhy
 	// How fix writes the digest.
 	switch {
 	case skip != "":
-	case w.aliased[tagV] && (inlineDigest != "" || p.digestV == nil), p.digestV != nil && w.aliased[p.digestV]:
+	case w.aliased[tagV] > 0 && (inlineDigest != "" || p.digestV == nil), p.digestV != nil && w.aliased[p.digestV] > 0:
 		r.pin = cannotPin(fmt.Sprintf("the value fix would write for %s is a YAML anchor that other values read through an alias (*name); a digest written there would pin them too: write the value in this map", r.Context))
 	case inlineDigest != "":
 		r.pin = helmInlinePin(tagLoc.span, tag, true)

@@ -58,7 +58,7 @@ func (kustomize) Find(f *File) ([]Ref, error) {
 		return nil, err
 	}
 	ys := newYAMLSource(f.Src)
-	aliases := kustomizeAliasCounts(docs)
+	aliases := yamlAliasCounts(docs)
 	var refs []Ref
 	seen := map[*yaml.Node]bool{}
 	for _, doc := range docs {
@@ -240,32 +240,6 @@ func kustomizeAliasSpan(ys *yamlSource, a *yaml.Node) Span {
 		e++
 	}
 	return Span{off, e}
-}
-
-// kustomizeAliasCounts counts the aliases (*name) that name each node.
-// Aliases are not followed, so an alias bomb costs one visit per written
-// node.
-func kustomizeAliasCounts(docs []*yaml.Node) map[*yaml.Node]int {
-	out := map[*yaml.Node]int{}
-	var walk func(n *yaml.Node, depth int)
-	walk = func(n *yaml.Node, depth int) {
-		if n == nil || depth > maxYAMLDepth {
-			return
-		}
-		if n.Kind == yaml.AliasNode {
-			if n.Alias != nil {
-				out[n.Alias]++
-			}
-			return
-		}
-		for _, c := range n.Content {
-			walk(c, depth+1)
-		}
-	}
-	for _, d := range docs {
-		walk(d, 0)
-	}
-	return out
 }
 
 // kustomizeScalar returns m's key when it holds a non-empty scalar.

@@ -329,13 +329,13 @@ func yamlResolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// yamlAliasTargets returns the nodes some alias (*name) in docs names: a
-// value read in more than one place. A split ref's part (a tag, a digest
-// key) written at such an anchor is shared with the places that alias it,
-// so a digest written there would pin them too. Aliases are not followed,
-// so an alias bomb costs one visit per written node.
-func yamlAliasTargets(docs []*yaml.Node) map[*yaml.Node]bool {
-	out := map[*yaml.Node]bool{}
+// yamlAliasCounts counts the aliases (*name) that name each node: a node
+// with a count is read in more than one place (Helm and kustomize do not
+// pin such a value, since a digest written there would pin the other
+// readers too). Aliases are not followed, so an alias bomb costs one
+// visit per written node.
+func yamlAliasCounts(docs []*yaml.Node) map[*yaml.Node]int {
+	out := map[*yaml.Node]int{}
 	var walk func(n *yaml.Node, depth int)
 	walk = func(n *yaml.Node, depth int) {
 		if n == nil || depth > maxYAMLDepth {
@@ -343,7 +343,7 @@ func yamlAliasTargets(docs []*yaml.Node) map[*yaml.Node]bool {
 		}
 		if n.Kind == yaml.AliasNode {
 			if n.Alias != nil {
-				out[n.Alias] = true
+				out[n.Alias]++
 			}
 			return
 		}
