@@ -170,6 +170,36 @@ func (r *Redactor) Clean(s string) string {
 	return Redact(s)
 }
 
+// mayHaveScheme reports whether s holds one of schemeRe's words.
+func mayHaveScheme(s string) bool {
+	for _, w := range [...]string{"Basic", "Bearer", "BASIC", "BEARER", "bearer"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayHaveUserinfo reports whether s holds a ':' followed by an '@' with
+// none of the bytes userinfoRe's password part excludes ([\s/@"'])
+// between them: a match of userinfoRe needs one.
+func mayHaveUserinfo(s string) bool {
+	colon := false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ':':
+			colon = true
+		case '@':
+			if colon {
+				return true
+			}
+		case ' ', '\t', '\n', '\f', '\r', '/', '"', '\'':
+			colon = false
+		}
+	}
+	return false
+}
+
 // Redact removes anything that looks like a credential from s:
 //   - "Basic <anything>" and "Bearer <anything>" become "Basic ***": the
 //     rest of the line goes, whatever characters the credential holds;
@@ -177,13 +207,24 @@ func (r *Redactor) Clean(s string) string {
 //   - user:password@host (a URL's userinfo, a host written with a login, an
 //     image reference written user:pass@host/…) becomes ***@host. A
 //     reference's name:tag@sha256:… is not a login and is kept.
+//
+// Each pattern runs only when s holds what it needs to match (a scheme
+// word, a '=', a ':' then '@'): most lines hold none, and a report prints
+// one line per reference.
 func Redact(s string) string {
-	s = schemeRe.ReplaceAllStringFunc(s, func(m string) string {
-		return m[:strings.IndexAny(m, " \t")] + " ***"
-	})
-	s = paramRe.ReplaceAllStringFunc(s, func(m string) string {
-		return m[:strings.IndexByte(m, '=')+1] + "***"
-	})
+	if mayHaveScheme(s) {
+		s = schemeRe.ReplaceAllStringFunc(s, func(m string) string {
+			return m[:strings.IndexAny(m, " \t")] + " ***"
+		})
+	}
+	if strings.IndexByte(s, '=') >= 0 {
+		s = paramRe.ReplaceAllStringFunc(s, func(m string) string {
+			return m[:strings.IndexByte(m, '=')+1] + "***"
+		})
+	}
+	if !mayHaveUserinfo(s) {
+		return s
+	}
 	return userinfoRe.ReplaceAllStringFunc(s, func(m string) string {
 		sub := userinfoRe.FindStringSubmatch(m)
 		host := strings.ToLower(sub[3])
