@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/digestbot/digestbot/pkg/config"
@@ -36,11 +39,29 @@ func (it *item) digestOnly() bool { return it.p.Digest != "" && it.p.Tag == "" }
 
 // items parses every reference of files once and decides which are
 // skipped (see fileItems).
+//
+// Files are parsed on every core (fileItems is safe for concurrent use; the
+// scan's OnFile calls it from the walking goroutines): this runs after the
+// scan, so one core alone would leave the others idle.
 func items(files []*scan.File, cfg *config.Config) [][]*item {
 	out := make([][]*item, len(files))
-	for i, f := range files {
-		out[i] = fileItems(f, cfg)
+	workers := min(runtime.GOMAXPROCS(0), (len(files)+63)/64)
+	if workers <= 1 {
+		for i, f := range files {
+			out[i] = fileItems(f, cfg)
+		}
+		return out
 	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(files); i = int(next.Add(1) - 1) {
+				out[i] = fileItems(files[i], cfg)
+			}
+		})
+	}
+	wg.Wait()
 	return out
 }
 
