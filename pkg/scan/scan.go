@@ -177,7 +177,7 @@ func Scan(ctx context.Context, path string, opts Options) (*Result, error) {
 			visit(rel, path, true)
 		}
 	} else {
-		conf := fastwalk.Config{Follow: false, NumWorkers: runtime.GOMAXPROCS(0)}
+		conf := fastwalk.Config{Follow: false, NumWorkers: walkWorkers()}
 		err = fastwalk.Walk(&conf, path, func(p string, d fs.DirEntry, err error) error {
 			if cerr := ctx.Err(); cerr != nil {
 				return cerr
@@ -515,4 +515,16 @@ func Display(root, rel string) string {
 		return rel
 	}
 	return strings.TrimPrefix(filepath.ToSlash(filepath.Join(root, rel)), "./")
+}
+
+// walkWorkers is how many goroutines walk, read and parse at once: more
+// than the cores, because each spends much of its time blocked in the
+// kernel (a directory read, an open, a read that misses the page cache),
+// and a blocked goroutine leaves its core idle. Measured on 100,000 files
+// on 2 cores (README, Performance): 2 workers 1.63 s, 4 1.41 s, 8 1.21 s,
+// 16 1.01 s on a tree of one file per folder; 0.52 s with 2 and 0.44 s
+// with 4 to 16 at 16 files per folder. Capped, since each worker that
+// blocks holds an OS thread.
+func walkWorkers() int {
+	return min(max(8*runtime.GOMAXPROCS(0), 4), 64)
 }
