@@ -3,14 +3,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/digestbot/digestbot/rewriters"
 )
@@ -18,19 +25,29 @@ import (
 // The floors are what the hardware and the registry allow, measured in the
 // same run as digestbot so that ratios compare like with like:
 //
-//   - the walk floor: a parallel directory walk (one goroutine per core, a
-//     shared queue of folders) that reads every file digestbot's formats
-//     would consider a candidate, with os.ReadFile, and does nothing else;
+//   - the walk floor: a parallel directory walk (a shared queue of
+//     folders; the faster of one goroutine per core and eight) that
+//     reads every file digestbot's formats would consider a candidate,
+//     with os.ReadFile, and does nothing else;
+//   - the parse floor: the same walk, which also parses each image file
+//     with the parsers digestbot is built on and must use (yaml.v3 into
+//     nodes, every document; BuildKit's Dockerfile parser) and does
+//     nothing with the result: what any scan on those libraries costs
+//     before it has found one reference;
 //   - the registry floor: a minimal loop of concurrent manifest HEADs, one
 //     per unique tag, over one keep-alive client, with no auth, retries,
 //     parsing or bookkeeping.
 //
-// digestbot cannot be faster than either; `scan` is compared with the
-// first, `check` with max(first, second).
+// digestbot cannot be faster than any of them; `scan` is compared with the
+// first two, `check` with max(scan, registry floor) and with the CPU floor
+// (Result.printRatios): on a machine whose cores the registry shares, the
+// scan's and the registry's CPU time add up.
 
 // WalkFloor walks root in parallel with workers goroutines and reads every
-// candidate file. It returns the wall time and the files read.
-func WalkFloor(root string, workers int) (time.Duration, int, error) {
+// candidate file. When parse is not nil it is called with each candidate's
+// path relative to root ('/'-separated) and content, from the walking
+// goroutines. It returns the wall time and the files read.
+func WalkFloor(root string, workers int, parse func(rel string, b []byte) error) (time.Duration, int, error) {
 	if workers < 1 {
 		workers = 1
 	}
@@ -69,10 +86,19 @@ func WalkFloor(root string, workers int) (time.Duration, int, error) {
 					visit(p) // queue full: walk it here
 				}
 			case e.Type().IsRegular():
-				if rewriters.Candidate(filepath.ToSlash(filepath.Join(rel, e.Name()))) {
-					if _, err := os.ReadFile(p); err == nil {
-						read.Add(1)
+				name := filepath.ToSlash(filepath.Join(rel, e.Name()))
+				if rewriters.Candidate(name) {
+					b, err := os.ReadFile(p)
+					if err == nil && parse != nil {
+						err = parse(name, b)
 					}
+					if err != nil {
+						mu.Lock()
+						firstEr = cmpOr(firstEr, err)
+						mu.Unlock()
+						continue
+					}
+					read.Add(1)
 				}
 			}
 		}
@@ -93,6 +119,42 @@ func WalkFloor(root string, workers int) (time.Duration, int, error) {
 	close(dirs)
 	wg.Wait()
 	return time.Since(t0), int(read.Load()), firstEr
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// ParseImageFiles returns the parse floor's parse function: the files in
+// images (paths relative to the root, '/'-separated) are parsed, with
+// BuildKit's parser when the name says Dockerfile and with yaml.v3 (every
+// document into a yaml.Node) otherwise; other candidates are only read.
+func ParseImageFiles(images map[string]bool) func(rel string, b []byte) error {
+	return func(rel string, b []byte) error {
+		if !images[rel] {
+			return nil
+		}
+		if base := filepath.Base(rel); strings.HasPrefix(base, "Dockerfile") || strings.HasSuffix(base, ".dockerfile") {
+			if _, err := parser.Parse(bytes.NewReader(b)); err != nil {
+				return fmt.Errorf("%s: %w", rel, err)
+			}
+			return nil
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		for {
+			var n yaml.Node
+			err := dec.Decode(&n)
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", rel, err)
+			}
+		}
+	}
 }
 
 // HeadFloor sends one manifest HEAD per tag in tags ("repository path" →

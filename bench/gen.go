@@ -272,3 +272,13 @@ func writeNoise(b *bytes.Buffer, rng *rand.Rand, chunks [][]byte, ext string, i 
 		b.WriteString("\"}\n")
 	}
 }
+
+// ImagePaths returns the image files' paths, relative to Root and
+// '/'-separated.
+func (t *Tree) ImagePaths() map[string]bool {
+	m := make(map[string]bool, len(t.images))
+	for _, f := range t.images {
+		m[filepath.ToSlash(f.rel)] = true
+	}
+	return m
+}

@@ -44,6 +44,7 @@ type Options struct {
 	Concurrency int
 	Runs        int
 	Registry    string // real registry host:port, "" for in-process
+	RegistryPID int    // the real registry's process, for its CPU time; 0: not counted
 	Bin         string // digestbot binary; built when empty
 	Dir         string // where the tree goes; a temp dir when empty
 	Keep        bool   // keep the tree
@@ -62,6 +63,12 @@ type Measure struct {
 	Requests int64         `json:"requests"`
 	MaxIn    int64         `json:"max_in_flight"`
 	Resolve  time.Duration `json:"resolve_ns"`
+	// ServerCPU is the CPU time the registry side spent during the run:
+	// the bench process (proxy, in-process registry) plus the real
+	// registry's process when -registry-pid names it (serverCPU).
+	ServerCPU time.Duration `json:"server_cpu_ns"`
+	// RegistryCPU is the real registry process's part of ServerCPU.
+	RegistryCPU time.Duration `json:"registry_cpu_ns"`
 	// FirstHead is how far into the run the first manifest request
 	// reached the registry: before the scan's own time means the lookups
 	// overlapped the scan.
@@ -84,9 +91,15 @@ type Result struct {
 	Rg                      *Measure `json:",omitempty"`
 	// WalkFloor and HeadFloor are the floors (floors.go): a parallel walk
 	// reading every candidate, and a bare concurrent HEAD loop.
-	WalkFloor *Measure `json:",omitempty"`
-	HeadFloor *Measure `json:",omitempty"`
-	Cmds      []*Measure
+	WalkFloor  *Measure `json:",omitempty"`
+	ParseFloor *Measure `json:",omitempty"`
+	HeadFloor  *Measure `json:",omitempty"`
+	// Cores is runtime.NumCPU(): the CPU floor is CPU time ÷ Cores.
+	Cores int
+	// RegistryCPU says whether ServerCPU includes the real registry's
+	// process (-registry-pid).
+	RegistryCPU bool
+	Cmds        []*Measure
 }
 
 func main() {
@@ -101,6 +114,7 @@ func main() {
 	flag.Uint64Var(&o.Shape.Seed, "seed", 1, "generator seed")
 	flag.IntVar(&o.Shape.PerFolder, "perfolder", 25, "files per folder (1–2 gives a directory-heavy tree)")
 	flag.IntVar(&o.Shape.YAMLPermil, "yamlpermil", 20, "plain YAML files, per mille of the non-image files")
+	flag.IntVar(&o.RegistryPID, "registry-pid", 0, "process id of the real registry at $DIGESTBOT_E2E_REGISTRY, to count its CPU time (Linux /proc)")
 	flag.DurationVar(&o.Latency, "latency", 0, "latency added to every registry request")
 	flag.IntVar(&o.Concurrency, "concurrency", 16, "digestbot --concurrency")
 	flag.IntVar(&o.Runs, "runs", 3, "runs of each command; medians are reported")
@@ -188,7 +202,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		UsedTags: len(tree.UsedTags), Refs: tree.Refs, Candidates: tree.Candidate, Bytes: tree.Bytes,
 		Latency: o.Latency, Concurrency: o.Concurrency, Runs: o.Runs, Backend: "in-process (go-containerregistry)",
 		PerFolder: o.Shape.perFolder(), YAMLPermil: cmp.Or(o.Shape.YAMLPermil, 20),
+		Cores: runtime.NumCPU(), RegistryCPU: o.Registry != "" && o.RegistryPID > 0,
 	}
+	parse := ParseImageFiles(tree.ImagePaths())
 	var headTags [][2]string
 	for i := range tree.UsedTags {
 		tr := o.Shape.tag(i)
@@ -203,30 +219,60 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	rg, _ := exec.LookPath("rg")
 	// Warm the page cache so every timed command sees the same state.
 	if rg != "" {
-		_, _ = runOne(ctx, rg, []string{"-l", "-e", "^FROM", "-e", "image:", root}, nil)
+		_, _ = runOne(ctx, rg, []string{"-l", "-e", "^FROM", "-e", "image:", root}, nil, 0)
 	}
-	_, _ = runOne(ctx, bin, []string{"scan", root}, nil)
+	_, _ = runOne(ctx, bin, []string{"scan", root}, nil, 0)
 
 	samples := map[string][]*Measure{}
 	for run := 0; run < o.Runs; run++ {
-		wall, n, err := WalkFloor(root, runtime.GOMAXPROCS(0))
-		if err != nil {
-			return nil, fmt.Errorf("walk floor: %w", err)
+		for _, fl := range []struct {
+			name  string
+			parse func(string, []byte) error
+		}{{"walk-floor", nil}, {"parse-floor", parse}} {
+			// The floor is the faster of one walker per core and the
+			// eight per core digestbot uses (goroutines blocked in the
+			// kernel leave cores idle): the best the machine allows.
+			var best *Measure
+			for _, workers := range []int{runtime.GOMAXPROCS(0), 8 * runtime.GOMAXPROCS(0)} {
+				cpu0, _, err := serverCPU(0)
+				if err != nil {
+					return nil, err
+				}
+				wall, n, err := WalkFloor(root, workers, fl.parse)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", fl.name, err)
+				}
+				cpu1, _, err := serverCPU(0)
+				if err != nil {
+					return nil, err
+				}
+				// The generated candidates, plus the .digestbot.yaml written above.
+				if n != tree.Candidate+1 {
+					return nil, fmt.Errorf("%s read %d candidates, the generator wrote %d", fl.name, n, tree.Candidate+1)
+				}
+				if best == nil || wall < best.Wall {
+					best = &Measure{Command: fl.name, Wall: wall, CPU: cpu1 - cpu0, Walls: []time.Duration{wall}}
+				}
+			}
+			samples[fl.name] = append(samples[fl.name], best)
 		}
-		// The generated candidates, plus the .digestbot.yaml written above.
-		if n != tree.Candidate+1 {
-			return nil, fmt.Errorf("walk floor read %d candidates, the generator wrote %d", n, tree.Candidate+1)
-		}
-		samples["walk-floor"] = append(samples["walk-floor"], &Measure{Command: "walk-floor", Wall: wall, Walls: []time.Duration{wall}})
 		reg.Reset()
-		wall, err = HeadFloor(ctx, reg.Host(), headTags, o.Concurrency)
+		cpu0, rcpu0, err := serverCPU(o.regPID())
+		if err != nil {
+			return nil, err
+		}
+		wall, err := HeadFloor(ctx, reg.Host(), headTags, o.Concurrency)
 		if err != nil {
 			return nil, fmt.Errorf("registry floor: %w", err)
 		}
+		cpu1, rcpu1, err := serverCPU(o.regPID())
+		if err != nil {
+			return nil, err
+		}
 		c := reg.Counts()
-		samples["head-floor"] = append(samples["head-floor"], &Measure{Command: "head-floor", Wall: wall, Walls: []time.Duration{wall}, Heads: c.Heads, Requests: c.Total, MaxIn: c.MaxInFlight, Resolve: c.Span})
+		samples["head-floor"] = append(samples["head-floor"], &Measure{Command: "head-floor", Wall: wall, Walls: []time.Duration{wall}, Heads: c.Heads, Requests: c.Total, MaxIn: c.MaxInFlight, Resolve: c.Span, CPU: cpu1 - cpu0, ServerCPU: cpu1 - cpu0, RegistryCPU: rcpu1 - rcpu0})
 		if rg != "" {
-			m, err := runOne(ctx, rg, []string{"-l", "-e", "^FROM", "-e", "image:", root}, nil)
+			m, err := runOne(ctx, rg, []string{"-l", "-e", "^FROM", "-e", "image:", root}, nil, 0)
 			if err != nil {
 				return nil, err
 			}
@@ -243,7 +289,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if c == "scan" {
 				args = []string{c, root}
 			}
-			m, err := runOne(ctx, bin, args, reg)
+			m, err := runOne(ctx, bin, args, reg, o.regPID())
 			if err != nil {
 				return nil, err
 			}
@@ -260,13 +306,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.Rg = median(samples["rg"])
 	}
 	res.WalkFloor = median(samples["walk-floor"])
+	res.ParseFloor = median(samples["parse-floor"])
 	res.HeadFloor = median(samples["head-floor"])
 	for _, c := range o.Commands {
 		res.Cmds = append(res.Cmds, median(samples[c]))
 	}
 	// After fix, a check finds every reference pinned and current.
 	if contains(o.Commands, "fix") {
-		m, err := runOne(ctx, bin, []string{"check", root}, reg)
+		m, err := runOne(ctx, bin, []string{"check", root}, reg, o.regPID())
 		if err != nil {
 			return nil, err
 		}
@@ -275,6 +322,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// regPID is the real registry's process id, or 0.
+func (o Options) regPID() int {
+	if o.Registry == "" {
+		return 0
+	}
+	return o.RegistryPID
 }
 
 func contains(list []string, s string) bool {
@@ -302,15 +357,23 @@ func build(out string) error {
 // runOne runs a command as a subprocess (through the launcher, see
 // launch.go) and measures it. A non-zero exit is recorded, not an error;
 // exit 2 (digestbot's "error") is an error.
-func runOne(ctx context.Context, bin string, args []string, reg *Registry) (*Measure, error) {
+func runOne(ctx context.Context, bin string, args []string, reg *Registry, regPID int) (*Measure, error) {
 	if reg != nil {
 		reg.Reset()
+	}
+	cpu0, rcpu0, err := serverCPU(regPID)
+	if err != nil {
+		return nil, err
 	}
 	res, stderr, err := launch(ctx, append([]string{bin}, args...))
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", bin, strings.Join(args, " "), err)
 	}
-	m := &Measure{Wall: res.Wall, CPU: res.CPU, RSSKiB: res.MaxRSSKiB, Exit: res.Exit, Walls: []time.Duration{res.Wall}}
+	cpu1, rcpu1, err := serverCPU(regPID)
+	if err != nil {
+		return nil, err
+	}
+	m := &Measure{Wall: res.Wall, CPU: res.CPU, RSSKiB: res.MaxRSSKiB, Exit: res.Exit, Walls: []time.Duration{res.Wall}, ServerCPU: cpu1 - cpu0, RegistryCPU: rcpu1 - rcpu0}
 	if m.Exit == 2 {
 		return nil, fmt.Errorf("%s %s: exit 2:\n%s", filepath.Base(bin), strings.Join(args, " "), tail(stderr, 2000))
 	}
@@ -352,6 +415,8 @@ func median(ms []*Measure) *Measure {
 	out.MaxIn = pick(func(m *Measure) int64 { return m.MaxIn })
 	out.Resolve = time.Duration(pick(func(m *Measure) int64 { return int64(m.Resolve) }))
 	out.FirstHead = time.Duration(pick(func(m *Measure) int64 { return int64(m.FirstHead) }))
+	out.ServerCPU = time.Duration(pick(func(m *Measure) int64 { return int64(m.ServerCPU) }))
+	out.RegistryCPU = time.Duration(pick(func(m *Measure) int64 { return int64(m.RegistryCPU) }))
 	for _, m := range ms {
 		out.Walls = append(out.Walls, m.Wall)
 	}
@@ -373,7 +438,7 @@ func (r *Result) Print(w io.Writer) {
 		refs := fmt.Sprintf("%.0f", float64(r.Refs)/m.Wall.Seconds())
 		heads, gets, resolve := fmt.Sprint(m.Heads), fmt.Sprint(m.Gets), m.Resolve.Round(time.Millisecond).String()
 		switch m.Command {
-		case "rg", "scan", "walk-floor":
+		case "rg", "scan", "walk-floor", "parse-floor":
 			heads, gets, resolve = "-", "-", "-"
 			if m.Command != "scan" {
 				refs = "-"
@@ -385,7 +450,7 @@ func (r *Result) Print(w io.Writer) {
 			m.Wall.Round(time.Millisecond), m.CPU.Round(time.Millisecond), float64(r.Files)/m.Wall.Seconds(),
 			refs, heads, gets, float64(m.RSSKiB)/1024, resolve, ratio)
 	}
-	for _, m := range []*Measure{r.WalkFloor, r.HeadFloor, r.Rg} {
+	for _, m := range []*Measure{r.WalkFloor, r.ParseFloor, r.HeadFloor, r.Rg} {
 		if m != nil {
 			row(m)
 		}
@@ -419,11 +484,30 @@ func (r *Result) printRatios(w io.Writer) {
 	if scan != nil && r.WalkFloor != nil {
 		fmt.Fprintf(w, "scan / walk floor: %s\n", ratio(scan.Wall, r.WalkFloor.Wall))
 	}
+	if scan != nil && r.ParseFloor != nil {
+		fmt.Fprintf(w, "scan / parse floor: %s\n", ratio(scan.Wall, r.ParseFloor.Wall))
+	}
 	if check != nil && r.Rg != nil {
 		fmt.Fprintf(w, "check / rg -l: %s\n", ratio(check.Wall, r.Rg.Wall))
 	}
 	if check != nil && scan != nil && r.HeadFloor != nil {
 		fmt.Fprintf(w, "check / max(scan, registry floor): %s\n", ratio(check.Wall, max(scan.Wall, r.HeadFloor.Wall)))
+	}
+	if check != nil && r.Cores > 0 {
+		// Where the registry shares the machine's cores, check cannot
+		// take less than all the CPU time spent for it spread over them.
+		var side string
+		switch {
+		case r.Backend == "in-process (go-containerregistry)":
+			side = fmt.Sprintf("bench process with the in-process registry %s", check.ServerCPU.Round(time.Millisecond))
+		case r.RegistryCPU:
+			side = fmt.Sprintf("registry %s + bench proxy %s", check.RegistryCPU.Round(time.Millisecond), (check.ServerCPU - check.RegistryCPU).Round(time.Millisecond))
+		default:
+			side = fmt.Sprintf("bench proxy %s; the registry's CPU is not counted: pass -registry-pid", check.ServerCPU.Round(time.Millisecond))
+		}
+		floor := (check.CPU + check.ServerCPU) / time.Duration(r.Cores)
+		fmt.Fprintf(w, "check CPU floor: (digestbot %s + %s) ÷ %d cores = %s; check / CPU floor: %s\n",
+			check.CPU.Round(time.Millisecond), side, r.Cores, floor.Round(time.Millisecond), ratio(check.Wall, floor))
 	}
 	if check != nil && scan != nil && check.Heads > 0 {
 		// Resolution overlaps the scan when the first HEAD reaches the
