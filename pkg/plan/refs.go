@@ -152,6 +152,9 @@ func (it *item) offline() finding.Finding {
 
 // ignoreRe matches the inline opt-out in a comment: "# digestbot:ignore"
 // or "// digestbot:ignore" (JSONC, HCL), optionally followed by a reason.
+// ignoreWord is the literal every match of ignoreRe holds.
+const ignoreWord = "digestbot:ignore"
+
 var ignoreRe = regexp.MustCompile(`(?:^|\s)(?:#|//)\s*digestbot:ignore(?:[\s:]+(.*?))?\s*$`)
 
 // inlineIgnore reports whether the reference on line (1-based) is opted
@@ -180,12 +183,14 @@ func inlineIgnoreAt(src []byte, starts []int, line int) (string, bool) {
 		}
 		return ""
 	}
-	if l, ok := at(line); ok {
+	// The pattern needs its literal: most lines lack it, and a regexp per
+	// reference cost a 100k-file check ~25 ms of CPU.
+	if l, ok := at(line); ok && strings.Contains(l, ignoreWord) {
 		if m := ignoreRe.FindStringSubmatch(l); m != nil {
 			return reason(m), true
 		}
 	}
-	if l, ok := at(line - 1); ok {
+	if l, ok := at(line - 1); ok && strings.Contains(l, ignoreWord) {
 		t := strings.TrimSpace(l)
 		if strings.HasPrefix(t, "#") || strings.HasPrefix(t, "//") {
 			if m := ignoreRe.FindStringSubmatch(" " + t); m != nil {
