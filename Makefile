@@ -51,10 +51,10 @@ fuzz:
 		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
-# The end-to-end benchmark on a synthetic monorepo (see docs/performance.md).
-# BENCH_FLAGS picks the shape, e.g.
-#   make bench BENCH_FLAGS='-files 100000 -imagefiles 5000 -tags 500 -latency 20ms'
-BENCH_FLAGS ?= -files 100000 -imagefiles 5000 -tags 500 -runs 3
+# The end-to-end benchmark on a synthetic monorepo (README, Performance; the
+# whole matrix: bench/matrix.sh). BENCH_FLAGS picks the shape, e.g.
+#   make bench BENCH_FLAGS='-files 100000 -imagefiles 5000 -tags 500 -perfolder 16 -latency 20ms'
+BENCH_FLAGS ?= -files 100000 -imagefiles 5000 -tags 500 -perfolder 16 -runs 3
 
 bench:
 	go run ./bench $(BENCH_FLAGS)

@@ -46,7 +46,7 @@ func TestBenchSmall(t *testing.T) {
 		t.Errorf("no walk floor measured")
 	}
 	if res.HeadFloor == nil || res.HeadFloor.Heads != int64(res.UsedTags) {
-		t.Errorf("registry floor: %+v, want %d HEADs", res.HeadFloor, res.UsedTags)
+		t.Errorf("HEAD loop: %+v, want %d HEADs", res.HeadFloor, res.UsedTags)
 	}
 	for _, m := range res.Cmds {
 		if m.Command == "scan" {

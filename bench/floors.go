@@ -34,12 +34,12 @@ import (
 //     nodes, every document; BuildKit's Dockerfile parser) and does
 //     nothing with the result: what any scan on those libraries costs
 //     before it has found one reference;
-//   - the registry floor: a minimal loop of concurrent manifest HEADs, one
-//     per unique tag, over one keep-alive client, with no auth, retries,
-//     parsing or bookkeeping.
+//   - the HEAD loop (the registry floor): a minimal loop of concurrent
+//     manifest HEADs, one per unique tag, over one keep-alive client,
+//     with no auth, retries, parsing or bookkeeping.
 //
 // digestbot cannot be faster than any of them; `scan` is compared with the
-// first two, `check` with max(scan, registry floor) and with the CPU floor
+// first two, `check` with max(scan, HEAD loop) and with the CPU floor
 // (Result.printRatios): on a machine whose cores the registry shares, the
 // scan's and the registry's CPU time add up.
 

@@ -124,6 +124,10 @@ func main() {
 	flag.StringVar(&cmds, "commands", "scan,check,fix", "digestbot commands to time")
 	flag.StringVar(&jsonOut, "json", "", "also write the result as JSON to this file")
 	flag.Parse()
+	if o.RegistryPID != 0 && os.Getenv("DIGESTBOT_E2E_REGISTRY") == "" {
+		fmt.Fprintln(os.Stderr, "bench: -registry-pid names the real registry's process: set DIGESTBOT_E2E_REGISTRY=host:port to that registry too (without it the in-process registry is used)")
+		os.Exit(2)
+	}
 	o.Registry = os.Getenv("DIGESTBOT_E2E_REGISTRY")
 	o.Commands = strings.Split(cmds, ",")
 	res, err := Run(context.Background(), o)
@@ -154,6 +158,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.Concurrency < 1 {
 		o.Concurrency = 16
+	}
+	// A wrong -registry-pid is reported now, not after the tree is built.
+	if _, _, err := serverCPU(o.regPID()); err != nil {
+		return nil, err
 	}
 	work, err := os.MkdirTemp(o.Dir, "digestbot-bench-")
 	if err != nil {
@@ -265,14 +273,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		wall, err := HeadFloor(ctx, reg.Host(), headTags, o.Concurrency)
 		if err != nil {
-			return nil, fmt.Errorf("registry floor: %w", err)
+			return nil, fmt.Errorf("HEAD loop: %w", err)
 		}
 		cpu1, rcpu1, err := serverCPU(o.regPID())
 		if err != nil {
 			return nil, err
 		}
 		c := reg.Counts()
-		samples["head-floor"] = append(samples["head-floor"], &Measure{Command: "head-floor", Wall: wall, Walls: []time.Duration{wall}, Heads: c.Heads, Requests: c.Total, MaxIn: c.MaxInFlight, Resolve: c.Span, CPU: cpu1 - cpu0, ServerCPU: cpu1 - cpu0, RegistryCPU: rcpu1 - rcpu0})
+		samples["head-loop"] = append(samples["head-loop"], &Measure{Command: "head-loop", Wall: wall, Walls: []time.Duration{wall}, Heads: c.Heads, Requests: c.Total, MaxIn: c.MaxInFlight, Resolve: c.Span, CPU: cpu1 - cpu0, ServerCPU: cpu1 - cpu0, RegistryCPU: rcpu1 - rcpu0})
 		if rg != "" {
 			m, err := runOne(ctx, rg, []string{"-l", "-e", "^FROM", "-e", "image:", root}, nil, 0)
 			if err != nil {
@@ -309,7 +317,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.WalkFloor = median(samples["walk-floor"])
 	res.ParseFloor = median(samples["parse-floor"])
-	res.HeadFloor = median(samples["head-floor"])
+	res.HeadFloor = median(samples["head-loop"])
 	for _, c := range o.Commands {
 		res.Cmds = append(res.Cmds, median(samples[c]))
 	}
@@ -449,7 +457,7 @@ func (r *Result) Print(w io.Writer) {
 			if m.Command != "scan" {
 				refs = "-"
 			}
-		case "head-floor":
+		case "head-loop":
 			refs, gets = "-", "-"
 		}
 		fmt.Fprintf(w, "%-10s %9s %9s %11.0f %10s %7s %5s %8.1f %9s %9s\n", m.Command,
@@ -474,7 +482,7 @@ func (r *Result) Print(w io.Writer) {
 }
 
 // printRatios prints the targets' ratios: scan against the walk floor,
-// check against rg and against max(scan, registry floor).
+// check against rg, against max(scan, HEAD loop) and against its CPU floor.
 func (r *Result) printRatios(w io.Writer) {
 	cmd := map[string]*Measure{}
 	for _, m := range r.Cmds {
@@ -497,7 +505,11 @@ func (r *Result) printRatios(w io.Writer) {
 		fmt.Fprintf(w, "check / rg -l: %s\n", ratio(check.Wall, r.Rg.Wall))
 	}
 	if check != nil && scan != nil && r.HeadFloor != nil {
-		fmt.Fprintf(w, "check / max(scan, registry floor): %s\n", ratio(check.Wall, max(scan.Wall, r.HeadFloor.Wall)))
+		fmt.Fprintf(w, "check / max(scan, HEAD loop): %s\n", ratio(check.Wall, max(scan.Wall, r.HeadFloor.Wall)))
+	}
+	if h := r.HeadFloor; h != nil && r.RegistryCPU {
+		fmt.Fprintf(w, "HEAD loop CPU: registry %s + bench (loop and proxy) %s\n",
+			h.RegistryCPU.Round(time.Millisecond), (h.ServerCPU - h.RegistryCPU).Round(time.Millisecond))
 	}
 	if check != nil && r.Cores > 0 {
 		// Where the registry shares the machine's cores, check cannot

@@ -152,10 +152,10 @@ func (it *item) offline() finding.Finding {
 
 // ignoreRe matches the inline opt-out in a comment: "# digestbot:ignore"
 // or "// digestbot:ignore" (JSONC, HCL), optionally followed by a reason.
+var ignoreRe = regexp.MustCompile(`(?:^|\s)(?:#|//)\s*digestbot:ignore(?:[\s:]+(.*?))?\s*$`)
+
 // ignoreWord is the literal every match of ignoreRe holds.
 const ignoreWord = "digestbot:ignore"
-
-var ignoreRe = regexp.MustCompile(`(?:^|\s)(?:#|//)\s*digestbot:ignore(?:[\s:]+(.*?))?\s*$`)
 
 // inlineIgnore reports whether the reference on line (1-based) is opted
 // out: a digestbot:ignore comment at the end of that line, or a comment

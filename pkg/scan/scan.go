@@ -526,5 +526,5 @@ func Display(root, rel string) string {
 // with 4 to 16 at 16 files per folder. Capped, since each worker that
 // blocks holds an OS thread.
 func walkWorkers() int {
-	return min(max(8*runtime.GOMAXPROCS(0), 4), 64)
+	return min(8*runtime.GOMAXPROCS(0), 64)
 }
