@@ -1,10 +1,7 @@
 package plan
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -18,37 +15,24 @@ import (
 // shares nothing it writes).
 func TestItemsParallelMatchesSerial(t *testing.T) {
 	t.Parallel()
-	root := t.TempDir()
-	for i := range 300 {
-		var src string
+	files := make([]*scan.File, 300)
+	for i := range files {
+		path := fmt.Sprintf("d%03d/Dockerfile", i)
 		switch i % 4 {
 		case 0:
-			src = fmt.Sprintf("FROM alpine:3.%d\nRUN true\n", i)
+			files[i] = file(t, path, fmt.Sprintf("FROM alpine:3.%d\nRUN true\n", i), fmt.Sprintf("alpine:3.%d", i))
 		case 1:
-			src = fmt.Sprintf("# digestbot:ignore vendored\nFROM busybox:1.%d AS b\nFROM b\n", i)
+			files[i] = file(t, path, fmt.Sprintf("# digestbot:ignore vendored\nFROM busybox:1.%d AS b\nFROM b\n", i), fmt.Sprintf("busybox:1.%d", i))
 		case 2:
-			src = fmt.Sprintf("FROM Nginx:1.%d\n", i) // invalid: upper case
+			files[i] = file(t, path, fmt.Sprintf("FROM Nginx:1.%d\n", i), fmt.Sprintf("Nginx:1.%d", i)) // invalid: upper case
 		default:
-			src = fmt.Sprintf("ARG V=1.%d\nFROM ghcr.io/acme/app:$V\nFROM example.com/ignored/x:%d\n", i, i)
-		}
-		dir := filepath.Join(root, fmt.Sprintf("d%03d", i))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
+			files[i] = file(t, path, fmt.Sprintf("ARG V=1.%d\nFROM ghcr.io/acme/app:$V\nFROM example.com/ignored/x:%d\n", i, i),
+				"ghcr.io/acme/app:$V", fmt.Sprintf("example.com/ignored/x:%d", i))
 		}
 	}
 	cfg := config.Default()
 	cfg.Ignore = []string{"example.com/ignored/*"}
-	res, err := scan.Scan(context.Background(), root, scan.Options{Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Files) != 300 {
-		t.Fatalf("scanned %d files, want 300", len(res.Files))
-	}
-	got := items(res.Files, cfg)
+	got := items(files, cfg)
 	type flat struct {
 		File, Text, Skip, Invalid, Parsed string
 	}
@@ -65,8 +49,8 @@ func TestItemsParallelMatchesSerial(t *testing.T) {
 		}
 		return out
 	}
-	want := make([][]*item, len(res.Files))
-	for i, f := range res.Files {
+	want := make([][]*item, len(files))
+	for i, f := range files {
 		want[i] = fileItems(f, cfg)
 	}
 	if g, w := view(got), view(want); !reflect.DeepEqual(g, w) {
