@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,15 +128,17 @@ func cmpOr(a, b error) error {
 }
 
 // ParseImageFiles returns the parse floor's parse function: the files in
-// images (paths relative to the root, '/'-separated) are parsed, with
-// BuildKit's parser when the name says Dockerfile and with yaml.v3 (every
-// document into a yaml.Node) otherwise; other candidates are only read.
+// images (paths relative to the root, '/'-separated, mapped to whether each
+// is a Dockerfile: Tree.ImagePaths) are parsed, with BuildKit's parser or
+// with yaml.v3 (every document into a yaml.Node); other candidates are
+// only read.
 func ParseImageFiles(images map[string]bool) func(rel string, b []byte) error {
 	return func(rel string, b []byte) error {
-		if !images[rel] {
+		dockerfile, ok := images[rel]
+		if !ok {
 			return nil
 		}
-		if base := filepath.Base(rel); strings.HasPrefix(base, "Dockerfile") || strings.HasSuffix(base, ".dockerfile") {
+		if dockerfile {
 			if _, err := parser.Parse(bytes.NewReader(b)); err != nil {
 				return fmt.Errorf("%s: %w", rel, err)
 			}

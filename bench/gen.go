@@ -97,8 +97,9 @@ type Tree struct {
 }
 
 type imageFile struct {
-	rel  string
-	data []byte
+	rel        string
+	data       []byte
+	dockerfile bool // else YAML (compose, Kubernetes)
 }
 
 // noise file kinds, by share of the non-image files (per mille).
@@ -172,7 +173,7 @@ func Generate(root string, s Shape) (*Tree, error) {
 					i, i, i, i, a.repo.name, a.tag, b.repo.name, b.tag, i)
 				t.Refs += 2
 			}
-			t.images = append(t.images, imageFile{rel: filepath.Join(dir, name)[len(root)+1:], data: bytes.Clone(buf.Bytes())})
+			t.images = append(t.images, imageFile{rel: filepath.Join(dir, name)[len(root)+1:], data: bytes.Clone(buf.Bytes()), dockerfile: k%3 == 0})
 			t.Candidate++
 		} else {
 			ext := noiseExt(rng, s.YAMLPermil)
@@ -274,11 +275,11 @@ func writeNoise(b *bytes.Buffer, rng *rand.Rand, chunks [][]byte, ext string, i 
 }
 
 // ImagePaths returns the image files' paths, relative to Root and
-// '/'-separated.
+// '/'-separated, each mapped to whether it is a Dockerfile (else YAML).
 func (t *Tree) ImagePaths() map[string]bool {
 	m := make(map[string]bool, len(t.images))
 	for _, f := range t.images {
-		m[filepath.ToSlash(f.rel)] = true
+		m[filepath.ToSlash(f.rel)] = f.dockerfile
 	}
 	return m
 }

@@ -242,45 +242,36 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			// kernel leave cores idle): the best the machine allows.
 			var best *Measure
 			for _, workers := range []int{runtime.GOMAXPROCS(0), 8 * runtime.GOMAXPROCS(0)} {
-				runtime.GC()
-				cpu0, _, err := serverCPU(0)
-				if err != nil {
-					return nil, err
-				}
-				wall, n, err := WalkFloor(root, workers, fl.parse)
+				var wall time.Duration
+				var n int
+				cpu, _, err := serverCPUDuring(0, func() (err error) {
+					wall, n, err = WalkFloor(root, workers, fl.parse)
+					return err
+				})
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", fl.name, err)
-				}
-				cpu1, _, err := serverCPU(0)
-				if err != nil {
-					return nil, err
 				}
 				// The generated candidates, plus the .digestbot.yaml written above.
 				if n != tree.Candidate+1 {
 					return nil, fmt.Errorf("%s read %d candidates, the generator wrote %d", fl.name, n, tree.Candidate+1)
 				}
 				if best == nil || wall < best.Wall {
-					best = &Measure{Command: fl.name, Wall: wall, CPU: cpu1 - cpu0, Walls: []time.Duration{wall}}
+					best = &Measure{Command: fl.name, Wall: wall, CPU: cpu, Walls: []time.Duration{wall}}
 				}
 			}
 			samples[fl.name] = append(samples[fl.name], best)
 		}
 		reg.Reset()
-		runtime.GC()
-		cpu0, rcpu0, err := serverCPU(o.regPID())
-		if err != nil {
-			return nil, err
-		}
-		wall, err := HeadFloor(ctx, reg.Host(), headTags, o.Concurrency)
+		var wall time.Duration
+		cpu, rcpu, err := serverCPUDuring(o.regPID(), func() (err error) {
+			wall, err = HeadFloor(ctx, reg.Host(), headTags, o.Concurrency)
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("HEAD loop: %w", err)
 		}
-		cpu1, rcpu1, err := serverCPU(o.regPID())
-		if err != nil {
-			return nil, err
-		}
 		c := reg.Counts()
-		samples["head-loop"] = append(samples["head-loop"], &Measure{Command: "head-loop", Wall: wall, Walls: []time.Duration{wall}, Heads: c.Heads, Requests: c.Total, MaxIn: c.MaxInFlight, Resolve: c.Span, CPU: cpu1 - cpu0, ServerCPU: cpu1 - cpu0, RegistryCPU: rcpu1 - rcpu0})
+		samples["head-loop"] = append(samples["head-loop"], &Measure{Command: "head-loop", Wall: wall, Walls: []time.Duration{wall}, Heads: c.Heads, Requests: c.Total, MaxIn: c.MaxInFlight, Resolve: c.Span, CPU: cpu, ServerCPU: cpu, RegistryCPU: rcpu})
 		if rg != "" {
 			m, err := runOne(ctx, rg, []string{"-l", "-e", "^FROM", "-e", "image:", root}, nil, 0)
 			if err != nil {
@@ -371,23 +362,16 @@ func runOne(ctx context.Context, bin string, args []string, reg *Registry, regPI
 	if reg != nil {
 		reg.Reset()
 	}
-	// Collect the driver's own garbage (the floors parse thousands of
-	// files) now, so that its background GC does not run during the
-	// command and count as the registry side's CPU.
-	runtime.GC()
-	cpu0, rcpu0, err := serverCPU(regPID)
-	if err != nil {
-		return nil, err
-	}
-	res, stderr, err := launch(ctx, append([]string{bin}, args...))
+	var res *launched
+	var stderr string
+	cpu, rcpu, err := serverCPUDuring(regPID, func() (err error) {
+		res, stderr, err = launch(ctx, append([]string{bin}, args...))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", bin, strings.Join(args, " "), err)
 	}
-	cpu1, rcpu1, err := serverCPU(regPID)
-	if err != nil {
-		return nil, err
-	}
-	m := &Measure{Wall: res.Wall, CPU: res.CPU, RSSKiB: res.MaxRSSKiB, Exit: res.Exit, Walls: []time.Duration{res.Wall}, ServerCPU: cpu1 - cpu0, RegistryCPU: rcpu1 - rcpu0}
+	m := &Measure{Wall: res.Wall, CPU: res.CPU, RSSKiB: res.MaxRSSKiB, Exit: res.Exit, Walls: []time.Duration{res.Wall}, ServerCPU: cpu, RegistryCPU: rcpu}
 	if m.Exit == 2 {
 		return nil, fmt.Errorf("%s %s: exit 2:\n%s", filepath.Base(bin), strings.Join(args, " "), tail(stderr, 2000))
 	}
