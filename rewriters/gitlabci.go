@@ -603,7 +603,18 @@ func (w *gitlabWalker) decidePins(docs []*yaml.Node) {
 	}
 	units := w.useUnits(docs)
 	includers, found := w.includerUnits()
-	units = append(units, includers...)
+	// An includer's units hold this file and what it includes again (and
+	// two includers may share files): each file is searched once.
+	seen := make(map[string]bool, len(units))
+	for _, u := range units {
+		seen[u.path] = true
+	}
+	for _, u := range includers {
+		if !seen[u.path] {
+			seen[u.path] = true
+			units = append(units, u)
+		}
+	}
 	// A file named .gitlab-ci.y[a]ml that no pipeline includes is a
 	// pipeline of its own; any other file is read here only because a
 	// pipeline includes it, and one that none of the tree's pipelines
