@@ -170,7 +170,6 @@ var azureParamRe = regexp.MustCompile(`^\$\{\{\s*parameters\.([A-Za-z_][A-Za-z0-
 // with a string default.
 func (w *azureWalker) expand(r *Ref, text string) {
 	var uses []ciVarUse
-	var vals, names []string
 	for _, m := range ciVarRe.FindAllStringIndex(text, -1) {
 		use := text[m[0]:m[1]]
 		pm := azureParamRe.FindStringSubmatch(use)
@@ -189,17 +188,13 @@ func (w *azureWalker) expand(r *Ref, text string) {
 			r.Skip = "uses " + use + ": " + why + "; write the image literally to pin it"
 			return
 		}
-		label := "parameters." + name
-		uses = append(uses, ciVarUse{start: m[0], end: m[1], name: label, value: value})
-		if !containsString(names, label) {
-			names = append(names, label)
-			vals = append(vals, label+"="+ciNoteValue(value))
-		}
+		uses = append(uses, ciVarUse{start: m[0], end: m[1], name: "parameters." + name, value: value})
 	}
 	if len(uses) == 0 {
 		return
 	}
 	r.Skip = ""
+	names, vals := ciNames(uses)
 	note := vals[0] + " (the parameter's default; a run queued with another value, or a pipeline that includes this file as a template and passes " + strings.TrimPrefix(names[0], "parameters.") + ", overrides it)"
 	if len(vals) > 1 {
 		note = strings.Join(vals, ", ") + " (the parameters' defaults; a run queued with other values, or a pipeline that includes this file as a template and passes them, overrides them)"

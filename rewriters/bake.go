@@ -460,7 +460,6 @@ func (vs *bakeVars) composed(r *Ref, text string) {
 		return // escapes and directives: left as skipped
 	}
 	var uses []ciVarUse
-	var vals, names []string
 	for i := 0; ; {
 		j := strings.Index(text[i:], "${")
 		if j < 0 {
@@ -491,16 +490,13 @@ func (vs *bakeVars) composed(r *Ref, text string) {
 			return
 		}
 		uses = append(uses, ciVarUse{start: j, end: k, name: name, value: v.value})
-		if !containsString(names, name) {
-			names = append(names, name)
-			vals = append(vals, name+"="+ciNoteValue(v.value))
-		}
 		i = k
 	}
 	if len(uses) == 0 {
 		return
 	}
 	r.Skip = ""
+	names, vals := ciNames(uses)
 	note := "bake variable " + vals[0] + " (its default; an environment variable " + names[0] + " overrides it)"
 	if len(vals) > 1 {
 		note = "bake variables " + strings.Join(vals, ", ") + " (their defaults; environment variables of the same names override them)"

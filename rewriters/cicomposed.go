@@ -24,6 +24,25 @@ type ciVarUse struct {
 	start, end int
 	name       string // as messages show it: TAG, parameters.tag
 	value      string
+	by         string // who may override value, when the note says it per name
+}
+
+// ciNames returns the names uses read, each once and in order, and for
+// each "name=value" as a note shows it (followed by " (by)" when the use
+// says who overrides it).
+func ciNames(uses []ciVarUse) (names, vals []string) {
+	for _, u := range uses {
+		if containsString(names, u.name) {
+			continue
+		}
+		names = append(names, u.name)
+		v := u.name + "=" + ciNoteValue(u.value)
+		if u.by != "" {
+			v += " (" + u.by + ")"
+		}
+		vals = append(vals, v)
+	}
+	return names, vals
 }
 
 // ciComposed makes r a composed ref of text, the value as written, whose
@@ -36,16 +55,13 @@ type ciVarUse struct {
 func ciComposed(r *Ref, text string, uses []ciVarUse, note, overrides string, howto func(exp string) string) {
 	var b strings.Builder
 	last := 0
-	var names []string
 	for _, u := range uses {
 		b.WriteString(text[last:u.start])
 		b.WriteString(u.value)
 		last = u.end
-		if !containsString(names, u.name) {
-			names = append(names, u.name)
-		}
 	}
 	b.WriteString(text[last:])
+	names, _ := ciNames(uses)
 	exp := b.String()
 	p, err := imgref.Parse(exp)
 	if err != nil || exp != strings.TrimSpace(exp) {
@@ -79,21 +95,8 @@ func ciNoteValue(v string) string {
 }
 
 // addComposed is add for a value that may be composed: when add skips it
-// for what the CI expands in it, and its bytes are the value as written,
-// expand may make it a composed ref (or refine the skip).
+// for what the CI expands in it, expand may make it a composed ref (or
+// refine the skip).
 func (c *ciYAML) addComposed(n *yaml.Node, context string, expand func(r *Ref, text string)) {
-	before := len(c.refs)
-	c.add(n, context, "")
-	if len(c.refs) != before+1 {
-		return
-	}
-	r := &c.refs[before]
-	if r.Skip == "" || r.pin != nil || r.Span.End > len(c.ys.src) {
-		return
-	}
-	text := string(c.ys.src[r.Span.Start:r.Span.End])
-	if text != yamlResolve(n).Value || r.Skip != ciSkipVariables(text, c.ci) {
-		return
-	}
-	expand(r, text)
+	c.addRef(n, context, "", expand)
 }

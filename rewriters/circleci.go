@@ -119,7 +119,6 @@ var circleciParamRe = regexp.MustCompile(`^<<\s*(pipeline\.)?parameters\.([A-Za-
 func (cc *circleci) expand(r *Ref, text string, owner circleciOwner) {
 	ms := ciVarRe.FindAllStringIndex(text, -1)
 	var uses []ciVarUse
-	var vals, names []string
 	for _, m := range ms {
 		use := text[m[0]:m[1]]
 		pm := circleciParamRe.FindStringSubmatch(use)
@@ -148,16 +147,13 @@ func (cc *circleci) expand(r *Ref, text string, owner circleciOwner) {
 			return
 		}
 		label := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(use, "<<"), ">>"))
-		uses = append(uses, ciVarUse{start: m[0], end: m[1], name: label, value: value})
-		if !containsString(names, label) {
-			names = append(names, label)
-			vals = append(vals, label+"="+ciNoteValue(value)+" ("+by+")")
-		}
+		uses = append(uses, ciVarUse{start: m[0], end: m[1], name: label, value: value, by: by})
 	}
 	if len(uses) == 0 {
 		return
 	}
 	r.Skip = ""
+	names, vals := ciNames(uses)
 	note := strings.Join(vals, "; ")
 	ciComposed(r, text, uses, note, "every value its callers pass for "+strings.Join(names, ", "),
 		func(exp string) string {

@@ -77,6 +77,14 @@ func (c *ciYAML) finish() []Ref { return yamlFinishRefs(c.ys.src, c.refs) }
 // prefix (docker://) must start the value; the ref is what follows it, and
 // a value without the prefix is not a reference at all.
 func (c *ciYAML) add(n *yaml.Node, context, prefix string) {
+	c.addRef(n, context, prefix, nil)
+}
+
+// addRef is add; when the value is skipped for what the CI expands in it
+// (ciSkipVariables) and has no prefix, expand (if not nil) gets the ref and
+// the value, whose bytes are exactly those at the ref's span, and may make
+// it a composed ref (or refine the skip).
+func (c *ciYAML) addRef(n *yaml.Node, context, prefix string, expand func(r *Ref, text string)) {
 	n = yamlResolve(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" || c.reported[n] {
 		return
@@ -102,9 +110,12 @@ func (c *ciYAML) add(n *yaml.Node, context, prefix string) {
 		// prefix's bytes are the span's first len(prefix) bytes.
 		r.Span.Start += len(prefix)
 		r.Skip = ciSkipVariables(v, c.ci)
-	}
-	if r.Skip == "" {
-		r.pin = spanPin(r.Span, v)
+		switch {
+		case r.Skip == "":
+			r.pin = spanPin(r.Span, v)
+		case expand != nil && prefix == "":
+			expand(&r, v)
+		}
 	}
 	c.refs = append(c.refs, r)
 }
