@@ -38,7 +38,9 @@ func Discover(path string) (cfgPath, root string, err error) {
 	for dir := start; ; {
 		found, err := configIn(dir)
 		if err != nil {
-			return "", "", err
+			// The root stays known: a run given --config still names
+			// files from it.
+			return "", dir, err
 		}
 		if found != "" {
 			if dir != start && !inRepository(dir) {
@@ -46,7 +48,7 @@ func Discover(path string) (cfgPath, root string, err error) {
 				// folders (/tmp); like git's safe.directory, a config
 				// there must be the user's own (or root's).
 				if uid, ok := fileOwner(found); ok && uid != os.Geteuid() && uid != 0 {
-					return "", "", fmt.Errorf("%w: %s belongs to uid %d and sits above %s, outside any repository, where another user could have put it; pass --config %s to use it, or run from a folder of your own", ErrUntrusted, found, uid, path, found)
+					return "", start, fmt.Errorf("%w: %s belongs to uid %d and sits above %s, outside any repository, where another user could have put it; pass --config %s to use it, or run from a folder of your own", ErrUntrusted, found, uid, path, found)
 				}
 			}
 			return found, dir, nil

@@ -57,6 +57,11 @@ func TestDiscover(t *testing.T) {
 				if !errors.Is(err, tc.isErr) {
 					t.Fatalf("err = %v, want %v", err, tc.isErr)
 				}
+				// The root is still known (--config runs name files
+				// from it): the folder holding both files.
+				if want := filepath.Dir(filepath.Join(dir, ".digestbot.yaml")); root != want {
+					t.Fatalf("root = %q, want %q", root, want)
+				}
 				return
 			}
 			if err != nil {
@@ -111,8 +116,10 @@ func TestDiscoverUntrustedOwner(t *testing.T) {
 		}
 	}
 	// Above PATH, outside a repository, another user's: refused.
-	if _, _, err := Discover(filepath.Join(dir, "a", "Dockerfile")); !errors.Is(err, ErrUntrusted) {
-		t.Errorf("another user's config above PATH: err = %v, want ErrUntrusted", err)
+	if _, root, err := Discover(filepath.Join(dir, "a", "Dockerfile")); !errors.Is(err, ErrUntrusted) || root != filepath.Join(dir, "a") {
+		// The root is PATH's own folder, as when nothing is found
+		// outside a repository, never the untrusted file's.
+		t.Fatalf("err = %v, root = %q; want ErrUntrusted, %q", err, root, filepath.Join(dir, "a"))
 	}
 	// In PATH's own folder: the user chose that folder.
 	if cfg, _, err := Discover(dir); err != nil || cfg != filepath.Join(dir, ".digestbot.yaml") {
