@@ -88,13 +88,22 @@ func configIn(dir string) (string, error) {
 
 // inRepository reports whether dir or a folder above it holds .git.
 func inRepository(dir string) bool {
+	_, ok := RepoRoot(dir)
+	return ok
+}
+
+// RepoRoot returns the repository root of the absolute folder dir: the
+// nearest folder from dir up (dir included) holding .git, a folder in a
+// clone and a file in a worktree or submodule; ok is false outside any
+// repository.
+func RepoRoot(dir string) (root string, ok bool) {
 	for {
 		if _, err := os.Lstat(filepath.Join(dir, ".git")); err == nil {
-			return true
+			return dir, true
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return false
+			return "", false
 		}
 		dir = parent
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/digestbot/digestbot/pkg/config"
 	"github.com/digestbot/digestbot/pkg/finding"
 )
 
@@ -23,16 +24,7 @@ func RepoPrefix(root, workspace string) (string, error) {
 	if r, err := filepath.EvalSymlinks(abs); err == nil {
 		abs = r
 	}
-	top := ""
-	for d := abs; ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
-			top = d
-			break
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
+	top, _ := config.RepoRoot(abs)
 	if top == "" && workspace != "" {
 		if w, err := filepath.Abs(workspace); err == nil {
 			if r, err := filepath.EvalSymlinks(w); err == nil {

@@ -337,18 +337,9 @@ func classifyPrefix(root string) string {
 	if err != nil {
 		return ""
 	}
-	top := abs
-	for {
-		// .git is a folder in a clone and a file in a worktree or
-		// submodule (as config.Discover sees it).
-		if _, err := os.Lstat(filepath.Join(top, ".git")); err == nil {
-			break
-		}
-		parent := filepath.Dir(top)
-		if parent == top {
-			break
-		}
-		top = parent
+	top, ok := config.RepoRoot(abs)
+	if !ok {
+		top = filepath.VolumeName(abs) + string(filepath.Separator) // the file system's root
 	}
 	rel, err := filepath.Rel(top, abs)
 	if err != nil || rel == "." {
