@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -93,7 +94,7 @@ func WalkFloor(root string, workers int, parse func(rel string, b []byte) error)
 					}
 					if err != nil {
 						mu.Lock()
-						firstEr = cmpOr(firstEr, err)
+						firstEr = cmp.Or(firstEr, err)
 						mu.Unlock()
 						continue
 					}
@@ -118,13 +119,6 @@ func WalkFloor(root string, workers int, parse func(rel string, b []byte) error)
 	close(dirs)
 	wg.Wait()
 	return time.Since(t0), int(read.Load()), firstEr
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // ParseImageFiles returns the parse floor's parse function: the files in

@@ -133,7 +133,7 @@ func Lines(s string) string {
 var (
 	// An HTTP authorization scheme word and everything after it on the
 	// line: the credential may hold any character, so nothing is kept.
-	schemeRe = regexp.MustCompile(`\b(?:Basic|Bearer|BASIC|BEARER|bearer)[ \t]+\S.*`)
+	schemeRe = regexp.MustCompile(`\b(?:` + strings.Join(schemeWords[:], "|") + `)[ \t]+\S.*`)
 	// token=, password=, secret= … query or form values.
 	paramRe = regexp.MustCompile(`(?i)\b((?:access_|refresh_|id_)?token|password|passwd|secret|client_secret)=[^&\s"']+`)
 	// user:password@host in a URL, a host value or an image reference.
@@ -170,9 +170,12 @@ func (r *Redactor) Clean(s string) string {
 	return Redact(s)
 }
 
+// schemeWords are the authorization schemes schemeRe matches, as written.
+var schemeWords = [...]string{"Basic", "Bearer", "BASIC", "BEARER", "bearer"}
+
 // mayHaveScheme reports whether s holds one of schemeRe's words.
 func mayHaveScheme(s string) bool {
-	for _, w := range [...]string{"Basic", "Bearer", "BASIC", "BEARER", "bearer"} {
+	for _, w := range schemeWords {
 		if strings.Contains(s, w) {
 			return true
 		}

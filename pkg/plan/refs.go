@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -286,15 +287,7 @@ func overrides(all [][]*item, findings map[*item]*finding.Finding) {
 // reaches reports whether an override limited to kinds (none: every kind)
 // reaches a file of kind k.
 func reaches(kinds []rewriters.Kind, k rewriters.Kind) bool {
-	if len(kinds) == 0 {
-		return true
-	}
-	for _, x := range kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
+	return len(kinds) == 0 || slices.Contains(kinds, k)
 }
 
 // oneLine shows text with line breaks escaped, for one-line messages.
